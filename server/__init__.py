@@ -1,0 +1,3 @@
+"""Plenary: a paperless meeting room server."""
+
+__version__ = "0.1.0"

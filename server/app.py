@@ -1,0 +1,82 @@
+"""The application factory: settings, storage, hub, routes, error mapping."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.routing import Mount
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+
+from server import agenda, meetings  # noqa: F401  (registers commands)
+from server.db import Store, migrate
+from server.errors import MeetingError
+from server.realtime import Hub
+from server.settings import Settings, load_settings
+from server.web import api, errors, pages, sockets
+
+log = logging.getLogger(__name__)
+CLIENT_DIR = Path(__file__).resolve().parent.parent / "client_web"
+SESSION_COOKIE = "plenary_session"
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or load_settings()
+    routes = [
+        *pages.routes, *api.routes, *sockets.routes,
+        Mount("/static", StaticFiles(directory=CLIENT_DIR / "static"), name="static"),
+    ]
+    middleware = [Middleware(
+        SessionMiddleware, secret_key=settings.secret_key, session_cookie=SESSION_COOKIE,
+        max_age=settings.session_days * 86400, same_site="lax",
+        https_only=settings.secure_cookies)]
+    handlers = {MeetingError: errors.meeting_error, HTTPException: errors.http_error,
+                Exception: errors.server_error}
+    app = Starlette(routes=routes, middleware=middleware, exception_handlers=handlers,
+                    lifespan=_lifespan)
+    app.state.settings = settings
+    app.state.templates = make_templates()
+    return app
+
+
+def make_templates() -> Jinja2Templates:
+    env = Environment(loader=FileSystemLoader(CLIENT_DIR / "templates"),
+                      autoescape=select_autoescape(default=True))
+    env.globals.update({"_": lambda text: text, "lang": "en", "catalog": {}})
+    return Jinja2Templates(env=env)
+
+
+@contextlib.asynccontextmanager
+async def _lifespan(app: Starlette) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    url = settings.resolved_database_url
+    await asyncio.to_thread(migrate, url)
+    store = Store(url)
+    hub = Hub(settings.queue_limit)
+    loop = asyncio.get_running_loop()
+    store.after_commit = lambda events: loop.call_soon_threadsafe(hub.deliver, events)
+    app.state.store, app.state.hub = store, hub
+    reaper = asyncio.create_task(sockets.reap_dead(hub, settings.heartbeat_seconds))
+    log.info("Plenary serving on %s (database %s).", settings.base_url, _safe_url(url))
+    try:
+        yield
+    finally:
+        reaper.cancel()
+        await asyncio.to_thread(store.close)
+
+
+def _safe_url(url: str) -> str:
+    """The database address without a password, for the log."""
+    if "@" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    return f"{scheme}://***@{rest.split('@', 1)[1]}"

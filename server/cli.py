@@ -1,0 +1,204 @@
+"""The ``plenary`` command line: serve, check, import, export."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from server.settings import Settings, load_settings
+
+log = logging.getLogger(__name__)
+Handler = Callable[[argparse.Namespace, Settings], int]
+LIST_ALL_UP_TO = 25
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "handler"):
+        parser.print_help()
+        return 2
+    settings = load_settings(**_overrides(args))
+    logging.basicConfig(level=settings.log_level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    try:
+        return args.handler(args, settings)
+    except KeyboardInterrupt:
+        return 130
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, object]:
+    found: dict[str, object] = {}
+    for name in ("host", "port", "data_dir"):
+        value = getattr(args, name, None)
+        if value is not None:
+            found[name] = Path(value) if name == "data_dir" else value
+    return found
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="plenary", description="Paperless meeting server.")
+    parser.add_argument("--data-dir", help="where the database and documents live (default: ./var)")
+    sub = parser.add_subparsers(metavar="COMMAND")
+
+    serve = sub.add_parser("serve", help="import agenda files (if given) and run the server")
+    serve.add_argument("files", nargs="*", type=Path, help="agenda files to import first")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.set_defaults(handler=cmd_serve)
+
+    check = sub.add_parser("check", help="validate an agenda file and print every problem")
+    check.add_argument("file", type=Path)
+    check.set_defaults(handler=cmd_check)
+
+    imp = sub.add_parser("import", help="import an agenda file (again) into the database")
+    imp.add_argument("file", type=Path)
+    imp.set_defaults(handler=cmd_import)
+
+    exp = sub.add_parser("export", help="write a meeting back to an agenda file")
+    exp.add_argument("meeting", help="meeting id or key")
+    exp.add_argument("-o", "--output", type=Path, help="target file (default: KEY/meeting.toml)")
+    exp.set_defaults(handler=cmd_export)
+
+    addresses = sub.add_parser("addresses", help="print the addresses and access codes of a meeting")
+    addresses.add_argument("meeting", help="meeting id or key")
+    addresses.set_defaults(handler=cmd_addresses)
+    return parser
+
+
+def _store(settings: Settings):
+    from server.db import Store, migrate
+
+    url = settings.resolved_database_url
+    migrate(url)
+    return Store(url)
+
+
+def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
+    from server.agendafile import check_agenda
+
+    problems = check_agenda(args.file)
+    for problem in problems:
+        print(f"{args.file}: {problem}", file=sys.stderr)
+    if problems:
+        print(f"{len(problems)} problem(s) found; nothing was imported.", file=sys.stderr)
+        return 1
+    print(f"{args.file}: no problems found.")
+    return 0
+
+
+def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
+    results = _import_files([args.file], settings)
+    if results is None:
+        return 1
+    return 0
+
+
+def _import_files(files: list[Path], settings: Settings) -> list | None:
+    from server.agendafile import AgendaFileError
+    from server.agendaimport import import_agenda_file
+
+    store = _store(settings)
+    results = []
+    try:
+        for path in files:
+            try:
+                result = import_agenda_file(store, settings.documents_dir, path)
+            except AgendaFileError as exc:
+                for problem in exc.problems:
+                    print(f"{path}: {problem}", file=sys.stderr)
+                print(f"{len(exc.problems)} problem(s) found; nothing was imported.", file=sys.stderr)
+                return None
+            verb = "Imported" if result.created else "Updated"
+            counts = ", ".join(f"{v} {k}" for k, v in result.counts.items())
+            print(f"{verb} meeting {result.meeting_id} from {path} ({counts}).")
+            results.append(result)
+    finally:
+        store.close()
+    return results
+
+
+def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    from server.agendaimport import export_meeting
+    from server.errors import MeetingError
+
+    store = _store(settings)
+    try:
+        target = args.output or Path(args.meeting) / "meeting.toml"
+        spec = export_meeting(store, settings.documents_dir, args.meeting, target)
+    except MeetingError as exc:
+        print(exc.message, file=sys.stderr)
+        return 1
+    finally:
+        store.close()
+    print(f"Exported meeting {spec.key} to {target}.")
+    return 0
+
+
+def cmd_addresses(args: argparse.Namespace, settings: Settings) -> int:
+    from server.errors import MeetingError
+    from server.meetings import find_meeting
+
+    store = _store(settings)
+    try:
+        meeting = store.read_sync(find_meeting, args.meeting)
+        print_addresses(store, settings, [meeting.id])
+    except MeetingError as exc:
+        print(exc.message, file=sys.stderr)
+        return 1
+    finally:
+        store.close()
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from server.app import create_app
+
+    results = _import_files(args.files, settings) if args.files else []
+    if results is None:
+        return 1
+    store = _store(settings)
+    try:
+        ids = [r.meeting_id for r in results] or _all_meeting_ids(store)
+        print_addresses(store, settings, ids)
+    finally:
+        store.close()
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
+                ws="websockets-sansio", ws_per_message_deflate=False, ws_max_size=128 * 1024,
+                backlog=4096, log_level=settings.log_level, timeout_graceful_shutdown=5)
+    return 0
+
+
+def _all_meeting_ids(store) -> list[int]:
+    from server.meetings import list_meetings
+
+    return [m.id for m in store.read_sync(list_meetings)]
+
+
+def print_addresses(store, settings: Settings, meeting_ids: list[int]) -> None:
+    from server.meetings import get_meeting
+    from server.participants import list_participants
+
+    base = settings.base_url
+    for meeting_id in meeting_ids:
+        meeting = store.read_sync(get_meeting, meeting_id)
+        people = store.read_sync(list_participants, meeting_id)
+        print(f"\n== {meeting.title} (meeting {meeting.id}, key {meeting.key})")
+        print(f"   Projector:     {base}/m/{meeting.id}/projector?key={meeting.projector_key}")
+        print(f"   Access cards:  {base}/m/{meeting.id}/cards.pdf (organizer login needed)")
+        print(f"   Delegates log in at {base}/login with the code on their card, or scan its QR code.")
+        shown = people if len(people) <= LIST_ALL_UP_TO else [
+            p for p in people if p.role != "delegate"] + [
+            p for p in people if p.role == "delegate"][:5]
+        for person in shown:
+            link = f"{base}/login?code={person.access_code}"
+            print(f"   {person.role:<10} {person.name[:40]:<40} {link}")
+        if len(shown) < len(people):
+            print(f"   ... and {len(people) - len(shown)} more delegates: see the access cards.")
+    print(f"\nOpen {base}/login on each device. Press Ctrl+C to stop.\n", flush=True)

@@ -1,0 +1,181 @@
+"""The database: engines, migrations and the single write path.
+
+Every change to the meeting record goes through :meth:`Store.write`. Writes run
+one at a time on a dedicated writer thread; jobs that queue up while a commit is
+in progress are committed together (group commit), each inside its own savepoint
+so one failing job never takes the others with it. A job is answered only after
+its transaction is committed. Events recorded by a job are handed to the
+``after_commit`` hook in commit order, so what tablets see is always what is
+stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import event as sa_event
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, create_engine
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Job = tuple[Callable[..., Any], tuple[Any, ...], Future]
+MAX_BATCH = 128
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+
+def is_sqlite(url: str) -> bool:
+    return url.startswith("sqlite")
+
+
+def make_engine(url: str, *, writer: bool = False) -> Engine:
+    if not is_sqlite(url):
+        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+    _configure_sqlite(engine, begin="BEGIN IMMEDIATE" if writer else "BEGIN")
+    return engine
+
+
+def _configure_sqlite(engine: Engine, begin: str) -> None:
+    # pysqlite opens transactions on its own schedule, which breaks savepoints;
+    # take that over so BEGIN (IMMEDIATE for the writer) is ours.
+    @sa_event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        # FULL: a committed ballot survives power loss, also in WAL mode.
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @sa_event.listens_for(engine, "begin")
+    def on_begin(conn: Any) -> None:
+        conn.exec_driver_sql(begin)
+
+
+def migrate(url: str) -> None:
+    """Bring the schema up to the newest migration."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    config.attributes["configure_logger"] = False
+    command.upgrade(config, "heads")
+
+
+class Store:
+    """Owns the engines; the only place that opens database sessions."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        if is_sqlite(url):
+            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        self.write_engine = make_engine(url, writer=True)
+        # PostgreSQL reads see one consistent moment, like SQLite's WAL readers.
+        self.read_engine = (make_engine(url) if is_sqlite(url) else
+                            self.write_engine.execution_options(isolation_level="REPEATABLE READ"))
+        self.after_commit: Callable[[list[Any]], None] | None = None
+        self._jobs: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
+        self._readers = ThreadPoolExecutor(4, thread_name_prefix="plenary-read")
+        self._writer = threading.Thread(target=self._write_loop, daemon=True)
+        self._writer.start()
+
+    def close(self) -> None:
+        self._jobs.put(None)
+        self._writer.join(timeout=10)
+        self._readers.shutdown(wait=True)
+        self.write_engine.dispose()
+        self.read_engine.dispose()
+
+    # -- reading -------------------------------------------------------------
+
+    def read_session(self) -> Session:
+        return Session(self.read_engine, expire_on_commit=False)
+
+    def read_sync(self, fn: Callable[..., T], *args: Any) -> T:
+        with self.read_session() as session:
+            return fn(session, *args)
+
+    async def read(self, fn: Callable[..., T], *args: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._readers, self.read_sync, fn, *args)
+
+    # -- writing -------------------------------------------------------------
+
+    def submit(self, fn: Callable[..., T], *args: Any) -> Future:
+        future: Future = Future()
+        self._jobs.put((fn, args, future))
+        return future
+
+    def write_sync(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn(session, *args)`` in a committed transaction and return its result."""
+        return self.submit(fn, *args).result()
+
+    async def write(self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.wrap_future(self.submit(fn, *args))
+
+    def _write_loop(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            batch = [job]
+            while len(batch) < MAX_BATCH:
+                try:
+                    more = self._jobs.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    self._jobs.put(None)
+                    break
+                batch.append(more)
+            self._run_batch(batch)
+
+    def _run_batch(self, batch: list[Job]) -> None:
+        outcomes: list[tuple[Future, bool, Any]] = []
+        events: list[Any] = []
+        try:
+            with Session(self.write_engine, expire_on_commit=False) as session:
+                with session.begin():
+                    for fn, args, future in batch:
+                        ok, value = _run_job(session, fn, args, events)
+                        outcomes.append((future, ok, value))
+        except Exception as exc:  # the commit itself failed: nobody is stored
+            log.error("A write batch of %d jobs failed to commit.", len(batch), exc_info=True)
+            for _fn, _args, future in batch:
+                future.set_exception(exc)
+            return
+        if events and self.after_commit is not None:
+            try:
+                self.after_commit(events)
+            except Exception:
+                log.error("Publishing committed events failed.", exc_info=True)
+        for future, ok, value in outcomes:
+            if ok:
+                future.set_result(value)
+            else:
+                future.set_exception(value)
+
+
+def _run_job(session: Session, fn: Callable[..., Any], args: tuple, events: list) -> tuple[bool, Any]:
+    mark = len(events)
+    session.info["events"] = events
+    try:
+        with session.begin_nested():
+            return True, fn(session, *args)
+    except Exception as exc:
+        del events[mark:]
+        session.expire_all()
+        return False, exc

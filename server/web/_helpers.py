@@ -1,0 +1,44 @@
+"""Small pieces shared by the handlers: the viewer of a request, store access, pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import HTTPConnection, Request
+from starlette.responses import Response
+
+from server.access import Viewer, get_viewer
+from server.db import Store
+from server.errors import NotAllowedError
+from server.i18n import client_catalog, pick_language, translations
+
+
+def store_of(conn: HTTPConnection) -> Store:
+    return conn.app.state.store
+
+
+async def current_viewer(conn: HTTPConnection) -> Viewer:
+    token = conn.session.get("token")
+    return await store_of(conn).read(get_viewer, token)
+
+
+async def viewer_in_meeting(conn: HTTPConnection, meeting_id: int) -> Viewer:
+    viewer = await current_viewer(conn)
+    if viewer.meeting_id != meeting_id:
+        raise NotAllowedError("Your access code belongs to another meeting. Log out and log in with the code for this meeting.")
+    return viewer
+
+
+def language_of(request: Request, meeting_language: str) -> str:
+    return pick_language(request.query_params.get("lang") or request.cookies.get("lang"),
+                         meeting_language)
+
+
+def render(request: Request, template: str, language: str, **context: Any) -> Response:
+    gettext = translations(language).gettext
+    context.update({"_": gettext, "lang": language,
+                    "catalog": client_catalog(language)})
+    response = request.app.state.templates.TemplateResponse(request, template, context)
+    if request.query_params.get("lang") == language:
+        response.set_cookie("lang", language, max_age=365 * 86400, samesite="lax")
+    return response

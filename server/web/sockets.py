@@ -1,0 +1,263 @@
+"""The WebSocket endpoint: one socket per tablet, following one meeting.
+
+The protocol is written down in docs/protocol.md. In short: the tablet says
+``hello`` with the last sequence it applied, gets what it missed (or a
+snapshot), then live events; it sends commands with its own ids and gets an
+``ack`` or an ``error`` for each.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from typing import Any
+
+from starlette.routing import WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from server.access import Viewer, check_projector_key, get_viewer
+from server.commands import ensure_command_id, execute
+from server.errors import InvalidInputError, MeetingError, RateLimitedError
+from server.eventlog import list_events_since
+from server.models import Meeting
+from server.realtime import (
+    Connection, ConnectionClosedError, Hub, encode, run_sender, send_snapshot,
+)
+from server.snapshot import build_snapshot
+
+log = logging.getLogger(__name__)
+MAX_FRAME = 64 * 1024
+HELLO_TIMEOUT = 15.0
+RATE_PER_SECOND = 10.0
+RATE_BURST = 30.0
+CLOSE_POLICY = 1008
+CLOSE_TOO_BIG = 1009
+
+
+async def meeting_socket(websocket: WebSocket) -> None:
+    await websocket.accept()
+    try:
+        viewer = await _authenticate(websocket)
+        hello = await asyncio.wait_for(_receive_json(websocket), HELLO_TIMEOUT)
+        last_seq = _check_hello(hello, viewer)
+    except MeetingError as exc:
+        await _refuse(websocket, exc)
+        return
+    except (asyncio.TimeoutError, WebSocketDisconnect):
+        await _close(websocket, CLOSE_POLICY)
+        return
+    await _serve(websocket, viewer, last_seq)
+
+
+async def _serve(websocket: WebSocket, viewer: Viewer, last_seq: int | None) -> None:
+    hub: Hub = websocket.app.state.hub
+    conn = hub.join(viewer, websocket.send_text)
+    snapshot = _snapshot_maker(websocket)
+    sender = asyncio.create_task(_start_sender(websocket, conn, hub, last_seq, snapshot))
+    log.debug("Tablet connected: meeting %s, %s", viewer.meeting_id, viewer.role)
+    try:
+        await _receive_loop(websocket, conn)
+    finally:
+        hub.leave(conn)
+        sender.cancel()
+        log.debug("Tablet disconnected: meeting %s, %s", viewer.meeting_id, viewer.role)
+
+
+async def _start_sender(websocket: WebSocket, conn: Connection, hub: Hub,
+                        last_seq: int | None, snapshot: Any) -> None:
+    try:
+        await _catch_up(websocket, conn, hub, last_seq, snapshot)
+        await run_sender(conn, hub, snapshot)
+    except (ConnectionClosedError, WebSocketDisconnect, RuntimeError):
+        conn.closed = True
+    # the connection was dropped (too slow, or silent for too long): end the socket
+    # so the receive loop stops and the tablet reconnects
+    await _close(websocket, 1001)
+
+
+async def _catch_up(websocket: WebSocket, conn: Connection, hub: Hub,
+                    last_seq: int | None, snapshot: Any) -> None:
+    """Send what the tablet missed since ``last_seq``, or a snapshot."""
+    store = websocket.app.state.store
+    limit = websocket.app.state.settings.resync_limit
+    viewer = conn.viewer
+    latest = await store.read(_latest_seq, viewer.meeting_id)
+    await conn.send(encode({"type": "welcome", "meeting": viewer.meeting_id,
+                            "seq": latest, "viewer": viewer.as_dict(),
+                            "server_time": time.time()}))
+    if last_seq is None or last_seq > latest:
+        await send_snapshot(conn, hub, snapshot)
+        return
+    events = await store.read(list_events_since, viewer.meeting_id, last_seq, limit + 1)
+    if len(events) > limit or any(e.type == "meeting.changed" for e in events):
+        await send_snapshot(conn, hub, snapshot)
+        return
+    hub.metrics.resyncs_total += 1
+    for event in events:
+        if event.audience in viewer.audiences:
+            await conn.send(encode(event.message()))
+    conn.sent_seq = max(last_seq, events[-1].seq if events else last_seq)
+    await conn.send(encode({"type": "synced", "meeting": viewer.meeting_id,
+                            "seq": conn.sent_seq, "missed": len(events)}))
+
+
+def _latest_seq(session: Any, meeting_id: int) -> int:
+    meeting = session.get(Meeting, meeting_id)
+    return meeting.last_seq if meeting else 0
+
+
+def _snapshot_maker(websocket: WebSocket) -> Any:
+    store = websocket.app.state.store
+
+    async def snapshot(viewer: Viewer) -> tuple[int, str]:
+        data = await store.read(build_snapshot, viewer.meeting_id, viewer)
+        message = {"type": "snapshot", "meeting": viewer.meeting_id,
+                   "seq": data["seq"], "data": data}
+        return data["seq"], encode(message)
+    return snapshot
+
+
+async def _receive_loop(websocket: WebSocket, conn: Connection) -> None:
+    bucket = _TokenBucket(RATE_PER_SECOND, RATE_BURST)
+    while not conn.closed:
+        try:
+            message = await _receive_json(websocket)
+        except WebSocketDisconnect:
+            return
+        except InvalidInputError as exc:
+            conn.reply(encode({"type": "error", "id": None, **exc.as_dict()}))
+            if "too large" in exc.message:
+                await _close(websocket, CLOSE_TOO_BIG)
+                return
+            continue
+        conn.last_heard = time.monotonic()
+        await _handle(websocket, conn, message, bucket)
+
+
+async def _handle(websocket: WebSocket, conn: Connection, message: dict,
+                  bucket: "_TokenBucket") -> None:
+    kind = message.get("type")
+    if kind == "ping":
+        conn.reply(encode({"type": "pong", "t": message.get("t")}))
+    elif kind == "pong":
+        return
+    elif kind == "command":
+        await _run_command(websocket, conn, message, bucket)
+    elif kind == "sync":
+        conn.overflowed = True  # the sender answers with a fresh snapshot
+        conn.wake.set()
+    else:
+        error = InvalidInputError("The server does not understand messages of type {kind}.", kind=str(kind)[:40])
+        conn.reply(encode({"type": "error", "id": None, **error.as_dict()}))
+
+
+async def _run_command(websocket: WebSocket, conn: Connection, message: dict,
+                       bucket: "_TokenBucket") -> None:
+    command_id = message.get("id")
+    try:
+        if not bucket.take():
+            raise RateLimitedError("You are sending commands too fast. Wait a moment, then try again.")
+        command_id = ensure_command_id(command_id)
+        meeting = message.get("meeting", conn.viewer.meeting_id)
+        if meeting != conn.viewer.meeting_id:
+            raise InvalidInputError("This command is for another meeting than the one this tablet follows. Reload the page.")
+        args = message.get("args") or {}
+        if not isinstance(args, dict):
+            raise InvalidInputError("The command's args must be an object.")
+        store = websocket.app.state.store
+        response = await store.write(execute, conn.viewer, message.get("name"), command_id, args)
+        conn.reply(encode({"type": "ack", "id": command_id, **response}))
+    except MeetingError as exc:
+        conn.reply(encode({"type": "error", "id": _safe_id(command_id), **exc.as_dict()}))
+
+
+def _safe_id(value: Any) -> str | None:
+    return value if isinstance(value, str) and len(value) <= 64 else None
+
+
+async def _receive_json(websocket: WebSocket) -> dict:
+    message = await websocket.receive()
+    if message["type"] == "websocket.disconnect":
+        raise WebSocketDisconnect(message.get("code", 1000))
+    text = message.get("text")
+    if text is None:
+        raise InvalidInputError("Send messages as JSON text, not binary frames.")
+    if len(text) > MAX_FRAME:
+        raise InvalidInputError("The message is too large: at most 64 KB are accepted.")
+    try:
+        data = json.loads(text)
+    except ValueError:
+        raise InvalidInputError("The message is not valid JSON.") from None
+    if not isinstance(data, dict):
+        raise InvalidInputError("Each message must be a JSON object with a type.")
+    return data
+
+
+async def _authenticate(websocket: WebSocket) -> Viewer:
+    store = websocket.app.state.store
+    projector = websocket.query_params.get("projector")
+    if projector is not None and projector.isdigit():
+        key = websocket.query_params.get("key", "")
+        return await store.read(check_projector_key, int(projector), key)
+    return await store.read(get_viewer, websocket.session.get("token"))
+
+
+def _check_hello(hello: dict, viewer: Viewer) -> int | None:
+    if hello.get("type") != "hello":
+        raise InvalidInputError("Start with a hello message that names the meeting.")
+    if hello.get("meeting") != viewer.meeting_id:
+        raise InvalidInputError("This tablet is logged in to another meeting. Reload the page.")
+    last_seq = hello.get("last_seq")
+    if last_seq is None:
+        return None
+    if isinstance(last_seq, bool) or not isinstance(last_seq, int) or last_seq < 0:
+        raise InvalidInputError("last_seq must be a whole number of at least 0, or null.")
+    return last_seq
+
+
+async def _refuse(websocket: WebSocket, exc: MeetingError) -> None:
+    try:
+        await websocket.send_text(encode({"type": "error", "id": None, **exc.as_dict()}))
+    except Exception:
+        pass
+    await _close(websocket, 4000 + exc.status)
+
+
+async def _close(websocket: WebSocket, code: int) -> None:
+    try:
+        await websocket.close(code)
+    except Exception:
+        pass
+
+
+class _TokenBucket:
+    def __init__(self, rate: float, burst: float) -> None:
+        self.rate, self.burst = rate, burst
+        self.tokens, self.stamp = burst, time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
+
+
+async def reap_dead(hub: Hub, heartbeat: float) -> None:
+    """Ping every tablet; drop those that have been silent for too long."""
+    ping = encode({"type": "ping"})
+    while True:
+        await asyncio.sleep(heartbeat)
+        for conn in hub.dead_connections(older_than=heartbeat * 2.5):
+            hub.metrics.dead_total += 1
+            hub.leave(conn)
+        for room in list(hub.rooms.values()):
+            for conn in room:
+                conn.reply(ping)
+
+
+routes = [WebSocketRoute("/ws", meeting_socket)]
