@@ -21,8 +21,11 @@ class MeetingError(Exception):
     def message(self) -> str:
         return str(self)
 
-    def as_dict(self) -> dict[str, str]:
-        return {"code": self.code, "message": self.message}
+    def as_dict(self) -> dict[str, object]:
+        """The wire shape; ``template`` and ``params`` let a tablet translate it."""
+        params = {key: str(value) for key, value in self.params.items()}
+        return {"code": self.code, "message": self.message,
+                "template": self.template, "params": params}
 
 
 class NotFoundError(MeetingError):

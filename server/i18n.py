@@ -1,7 +1,8 @@
 """Translations: gettext catalogs (.po) read with Babel, for pages and the tablet script.
 
-English is the source language. A catalog is compiled in memory at start, so no
-build step is needed after editing a .po file.
+English is the source language. Each capability keeps its own file,
+``server/locale/<language>/<capability>.po``; they are merged and compiled in
+memory at start, so no build step is needed after editing one.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from functools import lru_cache
 from gettext import GNUTranslations, NullTranslations
 from pathlib import Path
 
+from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
@@ -26,12 +28,22 @@ def pick_language(requested: str | None, fallback: str) -> str:
 
 
 @lru_cache(maxsize=None)
+def load_catalog(language: str) -> Catalog:
+    """All .po files of a language (one per capability), merged into one catalog."""
+    merged = Catalog(locale=language)
+    for path in sorted((LOCALE_DIR / language).glob("*.po")):
+        with path.open("rb") as handle:
+            for message in read_po(handle, locale=language):
+                if message.id and message.string:
+                    merged[message.id] = message
+    return merged
+
+
+@lru_cache(maxsize=None)
 def translations(language: str) -> NullTranslations:
-    path = LOCALE_DIR / language / "LC_MESSAGES" / "messages.po"
-    if not path.exists():
+    catalog = load_catalog(language)
+    if not len(catalog):
         return NullTranslations()
-    with path.open("rb") as handle:
-        catalog = read_po(handle, locale=language)
     buffer = io.BytesIO()
     write_mo(buffer, catalog)
     buffer.seek(0)
@@ -41,9 +53,5 @@ def translations(language: str) -> NullTranslations:
 @lru_cache(maxsize=None)
 def client_catalog(language: str) -> dict[str, str]:
     """Every translated message, for the tablet script's own texts."""
-    path = LOCALE_DIR / language / "LC_MESSAGES" / "messages.po"
-    if not path.exists():
-        return {}
-    with path.open("rb") as handle:
-        catalog = read_po(handle, locale=language)
-    return {m.id: m.string for m in catalog if m.id and m.string and isinstance(m.id, str)}
+    return {m.id: m.string for m in load_catalog(language)
+            if isinstance(m.id, str) and m.string}

@@ -170,11 +170,16 @@
     box.classList.toggle("error", Boolean(isError));
   }
 
+  function translateError(err) {
+    if (err.template) return t(err.template, err.params);
+    return t(err.message || "The command failed.");
+  }
+
   function runCommand(name, args) {
     showStatus(t("Sending…"));
     return client.command(name, args).then(
       () => showStatus(""),
-      (err) => showStatus(t(err.message || "The command failed."), true));
+      (err) => showStatus(translateError(err), true));
   }
 
   document.addEventListener("click", (ev) => {
@@ -191,7 +196,7 @@
 
   client.onChange((what) => {
     if (what === "connection" || what === "synced") { renderConnection(); return; }
-    if (what && what.error) { showStatus(t(what.error.message), true); return; }
+    if (what && what.error) { showStatus(translateError(what.error), true); return; }
     if (!client.state) return;
     if (what === "presence") { renderPresence(); return; }
     renderCurrent();
@@ -202,6 +207,6 @@
     window.dispatchEvent(new CustomEvent("plenary:state", {detail: client}));
   });
 
-  window.PlenaryViews = {el, t, client, page, renderItem, formatTime};
+  window.PlenaryViews = {el, t, client, page, renderItem, formatTime, runCommand, translateError};
   client.connect();
 })();

@@ -12,6 +12,11 @@ from server.db import Store
 from server.errors import NotAllowedError
 from server.i18n import client_catalog, pick_language, translations
 
+# Scripts of the capabilities (voting, speakers, minutes ...) that every meeting
+# page loads after views.js, from client_web/static/. Each script draws its own
+# panels into [data-slot=panels] on the pages it serves.
+FEATURE_SCRIPTS: list[str] = []
+
 
 def store_of(conn: HTTPConnection) -> Store:
     return conn.app.state.store
@@ -36,7 +41,7 @@ def language_of(request: Request, meeting_language: str) -> str:
 
 def render(request: Request, template: str, language: str, **context: Any) -> Response:
     gettext = translations(language).gettext
-    context.update({"_": gettext, "lang": language,
+    context.update({"_": gettext, "lang": language, "feature_scripts": FEATURE_SCRIPTS,
                     "catalog": client_catalog(language)})
     response = request.app.state.templates.TemplateResponse(request, template, context)
     if request.query_params.get("lang") == language:

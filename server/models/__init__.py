@@ -1,0 +1,19 @@
+"""Tables of the meeting record (SQLModel), one module per capability.
+
+Every table module is imported here so that ``SQLModel.metadata`` (which the
+migrations compare against) knows all of them.
+"""
+
+from server.models.core import (  # noqa: F401
+    MEETING_STATES,
+    ROLES,
+    STAFF_ROLES,
+    AgendaItem,
+    CommandReceipt,
+    Document,
+    Event,
+    LoginSession,
+    Meeting,
+    Participant,
+    utcnow,
+)

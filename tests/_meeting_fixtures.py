@@ -1,0 +1,109 @@
+"""Fixtures for a running app with a real meeting, and people logged in to it.
+
+- ``settings``: a fresh data directory per test (SQLite file in tmp_path).
+- ``app`` / ``client``: the app and a Starlette test client running its lifespan.
+- ``meeting``: the Vietnamese People's Council meeting from agendas/, imported;
+  a ``MeetingInfo`` with its id and one access code per role.
+- ``login``: ``login(code)`` gives another test client, logged in with that code,
+  that shares the app (and its event loop) with ``client``.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+from starlette.testclient import TestClient
+
+from server.agendaimport import import_agenda_file
+from server.app import create_app
+from server.models import Participant
+from server.settings import Settings
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+VN_AGENDA = REPO_ROOT / "agendas" / "hdnd-tuan-giao-2020" / "meeting.toml"
+OPENSLIDES_AGENDA = REPO_ROOT / "agendas" / "openslides-demo" / "meeting.toml"
+_ids = itertools.count(1)
+
+__all__ = ["MeetingInfo", "app", "chair_client", "client", "delegate_client",
+           "import_meeting_file", "login", "meeting", "next_command_id", "settings",
+           "OPENSLIDES_AGENDA", "VN_AGENDA"]
+
+
+@dataclass
+class MeetingInfo:
+    id: int
+    codes: dict[str, list[str]] = field(default_factory=dict)  # role -> codes
+    people: dict[str, Participant] = field(default_factory=dict)  # code -> person
+
+    def code(self, role: str, index: int = 0) -> str:
+        return self.codes[role][index]
+
+
+def next_command_id() -> str:
+    return f"cmd-{next(_ids)}"
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path / "var", secret_key="test-secret-key",
+                    heartbeat_seconds=30.0)
+
+
+@pytest.fixture
+def app(settings: Settings):
+    return create_app(settings)
+
+
+@pytest.fixture
+def client(app) -> Iterator[TestClient]:
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+def import_meeting_file(client: TestClient, path: Path) -> MeetingInfo:
+    store = client.app.state.store
+    result = import_agenda_file(store, client.app.state.settings.documents_dir, path)
+    people = store.read_sync(
+        lambda s: list(s.exec(select(Participant).where(
+            Participant.meeting_id == result.meeting_id))))
+    info = MeetingInfo(result.meeting_id)
+    for person in people:
+        info.codes.setdefault(person.role, []).append(person.access_code)
+        info.people[person.access_code] = person
+    return info
+
+
+@pytest.fixture
+def meeting(client: TestClient) -> MeetingInfo:
+    return import_meeting_file(client, VN_AGENDA)
+
+
+@pytest.fixture
+def login(client: TestClient) -> Callable[[str], TestClient]:
+    """``login(code)``: a new test client, logged in, on the same app and loop."""
+    opened: list[TestClient] = []
+
+    def log_in(code: str) -> TestClient:
+        other = TestClient(client.app)
+        other.portal = client.portal  # share the app's running event loop
+        response = other.post("/login", data={"code": code}, follow_redirects=False)
+        assert response.status_code == 303, response.text
+        opened.append(other)
+        return other
+
+    yield log_in
+
+
+@pytest.fixture
+def chair_client(meeting: MeetingInfo, login) -> TestClient:
+    return login(meeting.code("chair"))
+
+
+@pytest.fixture
+def delegate_client(meeting: MeetingInfo, login) -> TestClient:
+    return login(meeting.code("delegate"))
