@@ -63,9 +63,16 @@ def _configure_sqlite(engine: Engine, begin: str) -> None:
         conn.exec_driver_sql(begin)
 
 
+def ensure_database_dir(url: str) -> None:
+    if is_sqlite(url):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+
+
 def migrate(url: str) -> None:
     """Bring the schema up to the newest migration."""
     from alembic import command
+
+    ensure_database_dir(url)
     from alembic.config import Config
 
     config = Config()
@@ -80,8 +87,7 @@ class Store:
 
     def __init__(self, url: str) -> None:
         self.url = url
-        if is_sqlite(url):
-            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        ensure_database_dir(url)
         self.write_engine = make_engine(url, writer=True)
         # PostgreSQL reads see one consistent moment, like SQLite's WAL readers.
         self.read_engine = (make_engine(url) if is_sqlite(url) else

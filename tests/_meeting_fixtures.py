@@ -29,7 +29,8 @@ VN_AGENDA = REPO_ROOT / "agendas" / "hdnd-tuan-giao-2020" / "meeting.toml"
 OPENSLIDES_AGENDA = REPO_ROOT / "agendas" / "openslides-demo" / "meeting.toml"
 _ids = itertools.count(1)
 
-__all__ = ["MeetingInfo", "app", "chair_client", "client", "delegate_client",
+__all__ = ["MeetingInfo", "app", "chair_client", "client", "database_url", "delegate_client",
+           "fresh_postgres_database", "store",
            "import_meeting_file", "login", "meeting", "next_command_id", "settings",
            "OPENSLIDES_AGENDA", "VN_AGENDA"]
 
@@ -107,3 +108,33 @@ def chair_client(meeting: MeetingInfo, login) -> TestClient:
 @pytest.fixture
 def delegate_client(meeting: MeetingInfo, login) -> TestClient:
     return login(meeting.code("delegate"))
+
+
+def fresh_postgres_database(postgres_url: str, name: str) -> str:
+    """Create an empty database next to the test cluster's; return its URL."""
+    import psycopg
+
+    admin = postgres_url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return postgres_url.rsplit("/", 1)[0] + "/" + name
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request, tmp_path: Path) -> str:
+    """An empty database, once on SQLite and once on the real PostgreSQL server."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'plenary.db'}"
+    postgres_url = request.getfixturevalue("postgres_url")
+    return fresh_postgres_database(postgres_url, f"t{next(_ids)}")
+
+
+@pytest.fixture
+def store(database_url: str):
+    from server.db import Store, migrate
+
+    migrate(database_url)
+    opened = Store(database_url)
+    yield opened
+    opened.close()

@@ -1,0 +1,128 @@
+"""The store: one write path, group commit, events after commit (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from sqlalchemy import text
+from sqlmodel import select
+
+from server.db import Store, migrate
+from server.eventlog import record_event
+from server.models import Meeting, utcnow
+
+
+def add_meeting(session, key: str = "m1") -> int:
+    meeting = Meeting(key=key, title="Kỳ họp thứ 13", starts_at=utcnow())
+    session.add(meeting)
+    session.flush()
+    return meeting.id
+
+
+def test_write_returns_result_after_commit(store):
+    meeting_id = store.write_sync(add_meeting)
+
+    title = store.read_sync(lambda s: s.get(Meeting, meeting_id).title)
+
+    assert title == "Kỳ họp thứ 13"
+
+
+def test_failing_job_leaves_no_trace_and_others_in_its_batch_commit(store):
+    barrier = threading.Event()
+
+    def slow(session):
+        barrier.wait(5)
+        return add_meeting(session, "first")
+
+    def failing(session):
+        add_meeting(session, "broken")
+        raise ValueError("refused")
+
+    first = store.submit(slow)
+    broken = store.submit(failing)     # queued while "slow" holds the writer:
+    third = store.submit(add_meeting, "third")  # the three share one batch
+    barrier.set()
+
+    assert first.result(5) and third.result(5)
+    with pytest.raises(ValueError, match="refused"):
+        broken.result(5)
+    keys = store.read_sync(lambda s: sorted(m.key for m in s.exec(select(Meeting))))
+    assert keys == ["first", "third"]
+
+
+def test_events_are_published_after_commit_in_order(store):
+    published = []
+    store.after_commit = published.extend
+    meeting_id = store.write_sync(add_meeting)
+
+    for n in range(5):
+        store.write_sync(lambda s, n=n: record_event(s, meeting_id, "test.step", {"n": n}))
+
+    assert [e.seq for e in published] == [1, 2, 3, 4, 5]
+    assert [e.payload["n"] for e in published] == [0, 1, 2, 3, 4]
+
+
+def test_events_of_a_failed_job_are_not_published(store):
+    published = []
+    store.after_commit = published.extend
+    meeting_id = store.write_sync(add_meeting)
+
+    def fails_after_recording(session):
+        record_event(session, meeting_id, "test.lost", {})
+        raise RuntimeError("no")
+
+    with pytest.raises(RuntimeError):
+        store.write_sync(fails_after_recording)
+    store.write_sync(lambda s: record_event(s, meeting_id, "test.kept", {}))
+
+    assert [(e.type, e.seq) for e in published] == [("test.kept", 1)]
+
+
+def test_concurrent_writers_get_distinct_sequence_numbers(store):
+    meeting_id = store.write_sync(add_meeting)
+    futures = [store.submit(lambda s: record_event(s, meeting_id, "t", {}).seq)
+               for _ in range(200)]
+
+    seqs = sorted(f.result(10) for f in futures)
+
+    assert seqs == list(range(1, 201))
+
+
+def test_a_restarted_store_continues_the_sequence(database_url):
+    migrate(database_url)
+    first = Store(database_url)
+    meeting_id = first.write_sync(add_meeting)
+    first.write_sync(lambda s: record_event(s, meeting_id, "before", {}))
+    first.close()
+
+    second = Store(database_url)
+    event = second.write_sync(lambda s: record_event(s, meeting_id, "after", {}))
+    second.close()
+
+    assert event.seq == 2
+
+
+def test_sqlite_runs_in_wal_mode_with_foreign_keys_and_full_sync(tmp_path):
+    url = f"sqlite:///{tmp_path / 'p.db'}"
+    migrate(url)
+    store = Store(url)
+
+    def pragmas(session):
+        return [session.exec(text(f"PRAGMA {name}")).one()[0]
+                for name in ("journal_mode", "foreign_keys", "synchronous")]
+    found = store.write_sync(pragmas)
+    store.close()
+
+    assert found == ["wal", 1, 2]  # synchronous=2 is FULL
+
+
+def test_migrations_are_applied_at_start_and_are_idempotent(database_url):
+    migrate(database_url)
+    migrate(database_url)
+    store = Store(database_url)
+
+    version = store.read_sync(lambda s: s.exec(text("select version_num from alembic_version")).all())
+    store.close()
+
+    assert version
