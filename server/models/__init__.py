@@ -17,3 +17,12 @@ from server.models.core import (  # noqa: F401
     Participant,
     utcnow,
 )
+from server.models.library import (  # noqa: F401,E402
+    Annotation,
+    BookCopy,
+    DocumentPolicy,
+    DocumentVersion,
+    PageText,
+    Presentation,
+    TextLayer,
+)
