@@ -26,3 +26,14 @@ from server.models.library import (  # noqa: F401,E402
     Presentation,
     TextLayer,
 )
+from server.models.organization import (  # noqa: F401, E402
+    Body,
+    BodyMember,
+    ImportReport,
+    MeetingRecord,
+    OrganizerChange,
+    ParticipantImport,
+    ParticipantProfile,
+    Person,
+    StaffRole,
+)
