@@ -79,6 +79,8 @@ def execute(session: Session, viewer: Viewer, name: str, command_id: str,
     meeting = lock_meeting(session, viewer.meeting_id)
     if meeting is None:
         raise NotFoundError("This meeting no longer exists.")
+    # Commands without a receipt (a secret ballot) keep their own proof of a retry.
+    session.info["command_id"] = command_id
     result = cmd.handler(session, meeting, viewer, args) or {}
     response = {"result": result}
     if viewer.participant_id is not None and cmd.keep_receipt:
