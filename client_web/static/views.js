@@ -98,6 +98,20 @@
     }));
   }
 
+  let shownCurrent = null;
+  function scrollCurrentIntoView() {
+    // Keep the current item visible inside a scrolling agenda column (landscape).
+    const current = client.state.meeting.current_item_id;
+    if (current === shownCurrent) return;
+    shownCurrent = current;
+    const row = document.querySelector(".agenda-item.is-current");
+    const list = $("agenda");
+    const panel = list && list.closest(".panel");
+    if (row && panel && panel.scrollHeight > panel.clientHeight) {
+      panel.scrollTop = row.offsetTop - panel.offsetTop - panel.clientHeight / 3;
+    }
+  }
+
   function onItemTap(item, canGoto) {
     if (canGoto) {
       runCommand("agenda.goto", {item_id: item.id});
@@ -201,6 +215,7 @@
     if (what === "presence") { renderPresence(); return; }
     renderCurrent();
     renderAgenda();
+    scrollCurrentIntoView();
     renderDetail();
     renderControls();
     renderPresence();
