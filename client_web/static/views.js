@@ -108,7 +108,8 @@
     const list = $("agenda");
     const panel = list && list.closest(".panel");
     if (row && panel && panel.scrollHeight > panel.clientHeight) {
-      panel.scrollTop = row.offsetTop - panel.offsetTop - panel.clientHeight / 3;
+      const offset = row.getBoundingClientRect().top - panel.getBoundingClientRect().top;
+      panel.scrollTop += offset - panel.clientHeight / 3;
     }
   }
 
