@@ -23,6 +23,7 @@ from server.errors import MeetingError
 from server.realtime import Hub
 from server.settings import Settings, load_settings
 from server.web import api, errors, pages, sockets
+from server.web.security import AttemptLimiter, SecurityMiddleware
 
 log = logging.getLogger(__name__)
 CLIENT_DIR = Path(__file__).resolve().parent.parent / "client_web"
@@ -35,7 +36,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *pages.routes, *api.routes, *sockets.routes,
         Mount("/static", StaticFiles(directory=CLIENT_DIR / "static"), name="static"),
     ]
-    middleware = [Middleware(
+    middleware = [Middleware(SecurityMiddleware), Middleware(
         SessionMiddleware, secret_key=settings.secret_key, session_cookie=SESSION_COOKIE,
         max_age=settings.session_days * 86400, same_site="lax",
         https_only=settings.secure_cookies)]
@@ -45,6 +46,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
                     lifespan=_lifespan)
     app.state.settings = settings
     app.state.templates = make_templates()
+    # wrong access codes: at most 10 per address and per code in 5 minutes
+    app.state.login_attempts = AttemptLimiter(limit=10, window=300.0)
     return app
 
 

@@ -9,7 +9,7 @@ from starlette.responses import Response
 
 from server.access import Viewer, get_viewer
 from server.db import Store
-from server.errors import NotAllowedError
+from server.errors import MeetingError, NotAllowedError
 from server.i18n import client_catalog, pick_language, translations
 
 # Scripts of the capabilities (voting, speakers, minutes ...) that every meeting
@@ -47,3 +47,12 @@ def render(request: Request, template: str, language: str, **context: Any) -> Re
     if request.query_params.get("lang") == language:
         response.set_cookie("lang", language, max_age=365 * 86400, samesite="lax")
     return response
+
+
+def translate_error(exc: MeetingError, language: str) -> str:
+    """The error's sentence in the page's language, placeholders filled in."""
+    text = translations(language).gettext(exc.template)
+    try:
+        return text.format(**exc.params) if exc.params else text
+    except (KeyError, IndexError, ValueError):
+        return exc.message

@@ -7,10 +7,12 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from server.access import check_projector_key, log_in, log_out
-from server.errors import NotLoggedInError
+from server.access import check_projector_key, log_in, log_out, normalize_code
+from server.errors import NotLoggedInError, RateLimitedError
 from server.meetings import get_meeting, meeting_view
-from server.web._helpers import current_viewer, language_of, render, store_of, viewer_in_meeting
+from server.web._helpers import (
+    current_viewer, language_of, render, store_of, translate_error, viewer_in_meeting,
+)
 
 ROLE_PAGES = {"chair": "chair", "organizer": "organizer", "secretary": "secretary"}
 PAGES = ("delegate", "chair", "secretary", "organizer")
@@ -43,11 +45,20 @@ async def login_submit(request: Request) -> Response:
 
 
 async def _log_in(request: Request, code: str) -> Response:
+    keys = (f"addr:{request.client.host if request.client else '-'}",
+            f"code:{normalize_code(code)}")
+    language = language_of(request, "vi")
     try:
+        request.app.state.login_attempts.ensure_allowed(*keys)
         token, participant = await store_of(request).write(log_in, code)
     except NotLoggedInError as exc:
-        language = language_of(request, "vi")
-        return render(request, "login.html", language, error=exc.message)
+        request.app.state.login_attempts.fail(*keys)
+        return render(request, "login.html", language, error=translate_error(exc, language))
+    except RateLimitedError as exc:
+        response = render(request, "login.html", language,
+                          error=translate_error(exc, language))
+        response.status_code = 429
+        return response
     request.session.clear()
     request.session["token"] = token
     target = page_for(participant.meeting_id, participant.role)
