@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import itertools
+import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +31,7 @@ OPENSLIDES_AGENDA = REPO_ROOT / "agendas" / "openslides-demo" / "meeting.toml"
 _ids = itertools.count(1)
 
 __all__ = ["MeetingInfo", "app", "chair_client", "client", "database_url", "delegate_client",
-           "fresh_postgres_database", "store",
+           "fresh_postgres_database", "migrated_database", "store",
            "import_meeting_file", "login", "meeting", "next_command_id", "settings",
            "OPENSLIDES_AGENDA", "VN_AGENDA"]
 
@@ -49,9 +50,23 @@ def next_command_id() -> str:
     return f"cmd-{next(_ids)}"
 
 
+@pytest.fixture(scope="session")
+def migrated_database(tmp_path_factory) -> Path:
+    """An empty SQLite database with every migration applied, made once per run."""
+    from server.db import migrate
+
+    path = tmp_path_factory.mktemp("template") / "plenary.db"
+    migrate(f"sqlite:///{path}")
+    return path
+
+
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path / "var", secret_key="test-secret-key",
+def settings(tmp_path: Path, migrated_database: Path) -> Settings:
+    """A fresh data folder whose database starts as a copy of the migrated one."""
+    data_dir = tmp_path / "var"
+    data_dir.mkdir()
+    shutil.copyfile(migrated_database, data_dir / "plenary.db")
+    return Settings(data_dir=data_dir, secret_key="test-secret-key",
                     heartbeat_seconds=30.0)
 
 
