@@ -64,6 +64,15 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("-o", "--output", type=Path, help="target file (default: KEY/meeting.toml)")
     exp.set_defaults(handler=cmd_export)
 
+    backup = sub.add_parser("backup", help="copy the database and documents of a running server")
+    backup.add_argument("-o", "--output", type=Path, required=True, help="the backup file to write (.tar)")
+    backup.set_defaults(handler=cmd_backup)
+
+    restore = sub.add_parser("restore", help="bring a backup back (stop the server first)")
+    restore.add_argument("file", type=Path)
+    restore.add_argument("--replace", action="store_true", help="overwrite an existing database")
+    restore.set_defaults(handler=cmd_restore)
+
     addresses = sub.add_parser("addresses", help="print the addresses and access codes of a meeting")
     addresses.add_argument("meeting", help="meeting id or key")
     addresses.set_defaults(handler=cmd_addresses)
@@ -136,6 +145,33 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         store.close()
     print(f"Exported meeting {spec.key} to {target}.")
+    return 0
+
+
+def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
+    from server.backup import make_backup
+    from server.errors import MeetingError
+
+    try:
+        manifest = make_backup(settings.resolved_database_url, settings.data_dir, args.output)
+    except MeetingError as exc:
+        print(exc.message, file=sys.stderr)
+        return 1
+    print(f"Backup written to {args.output} ({len(manifest['files'])} files).")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace, settings: Settings) -> int:
+    from server.backup import restore_backup
+    from server.errors import MeetingError
+
+    try:
+        manifest = restore_backup(args.file, settings.resolved_database_url,
+                                  settings.data_dir, replace=args.replace)
+    except MeetingError as exc:
+        print(exc.message, file=sys.stderr)
+        return 1
+    print(f"Restored the backup of {manifest['created']} into {settings.data_dir}.")
     return 0
 
 
