@@ -1,0 +1,62 @@
+"""Hostile agenda files: whatever the bytes, the reader answers with problems, never a crash."""
+
+from __future__ import annotations
+
+import string
+from pathlib import Path
+
+import tomli_w
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from server.agendafile import AgendaFileError, check_agenda, read_agenda
+
+FUZZ = settings(max_examples=150, deadline=None,
+                suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+scalars = st.one_of(st.none(), st.booleans(), st.integers(-10**12, 10**12),
+                    st.floats(allow_nan=False), st.text(max_size=40),
+                    st.datetimes(), st.dates())
+keys = st.sampled_from(["key", "title", "start", "end", "role", "name", "items",
+                        "participants", "documents", "path", "timezone", "language",
+                        "duration", "internal", "format", "meeting", "x"])
+toml_values = st.recursive(
+    scalars.filter(lambda v: v is not None),
+    lambda children: st.one_of(st.lists(children, max_size=4),
+                               st.dictionaries(keys, children, max_size=5)),
+    max_leaves=25)
+
+
+def _write(tmp_path: Path, data: bytes) -> Path:
+    path = tmp_path / "fuzz.toml"
+    path.write_bytes(data)
+    return path
+
+
+@FUZZ
+@given(data=st.binary(max_size=600))
+def test_random_bytes_give_problems_not_crashes(tmp_path, data):
+    problems = check_agenda(_write(tmp_path, data))
+
+    assert all(p.message.endswith(".") for p in problems)
+
+
+@FUZZ
+@given(text=st.text(alphabet=string.printable + "ạđẫ\u0301[]=\"'", max_size=400))
+def test_random_text_gives_problems_not_crashes(tmp_path, text):
+    check_agenda(_write(tmp_path, text.encode("utf-8")))
+
+
+@FUZZ
+@given(doc=st.dictionaries(keys, toml_values, max_size=6))
+def test_random_structures_are_read_or_refused_with_problems(tmp_path, doc):
+    try:
+        data = tomli_w.dumps({"format": 1, **doc}).encode("utf-8")
+    except (TypeError, ValueError):
+        return  # not representable as TOML
+    path = _write(tmp_path, data)
+
+    try:
+        read_agenda(path)
+    except AgendaFileError as exc:
+        assert exc.problems and all(p.message for p in exc.problems)
