@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlmodel import Session, select
 
 from server.errors import NotAllowedError, NotLoggedInError
 from server.eventlog import AUDIENCE_ALL, AUDIENCE_PUBLIC, AUDIENCE_STAFF, person_audience
-from server.models import STAFF_ROLES, LoginSession, Meeting, Participant
+from server.models import STAFF_ROLES, LoginSession, Meeting, Participant, utcnow
 
 # No 0/O, 1/I/L: codes are read off paper cards and typed on tablets.
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -84,7 +85,13 @@ def log_in(session: Session, typed_code: str) -> tuple[str, Participant]:
     return token, participant
 
 
-def get_viewer(session: Session, token: str | None) -> Viewer:
+def get_viewer(session: Session, token: str | None, idle_hours: float = 12.0) -> Viewer:
+    return get_login(session, token, idle_hours)[1]
+
+
+def get_login(session: Session, token: str | None,
+              idle_hours: float = 12.0) -> tuple[LoginSession, Viewer]:
+    """The login session of ``token`` and who it is; refuses ended or idle ones."""
     if not token:
         raise NotLoggedInError("Please log in with your access code.")
     stmt = select(LoginSession, Participant).join(Participant).where(
@@ -92,7 +99,29 @@ def get_viewer(session: Session, token: str | None) -> Viewer:
     row = session.exec(stmt).first()
     if row is None or row[0].revoked or not row[1].active:
         raise NotLoggedInError("Your session has ended. Please log in again with your access code.")
-    return viewer_for(row[1])
+    last = row[0].last_seen or row[0].created_at
+    if utcnow() - last > timedelta(hours=idle_hours):
+        raise NotLoggedInError("You were away too long and have been logged out. Please log in again with your access code.")
+    return row[0], viewer_for(row[1])
+
+
+def touch_login(session: Session, login_id: int) -> None:
+    """Note that a login session is in use (keeps it from timing out)."""
+    row = session.get(LoginSession, login_id)
+    if row is not None:
+        row.last_seen = utcnow()
+        session.add(row)
+
+
+def log_out_everywhere(session: Session, participant_id: int) -> int:
+    """End every session of a participant, on all devices; return how many."""
+    stmt = select(LoginSession).where(LoginSession.participant_id == participant_id,
+                                      LoginSession.revoked == False)  # noqa: E712
+    rows = list(session.exec(stmt))
+    for row in rows:
+        row.revoked = True
+        session.add(row)
+    return len(rows)
 
 
 def check_projector_key(session: Session, meeting_id: int, key: str) -> Viewer:

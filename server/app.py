@@ -18,11 +18,13 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from server import agenda, meetings  # noqa: F401  (registers commands)
+from server import book, library, presenting  # noqa: F401  (documents: commands, snapshot)
 from server.db import Store, migrate
 from server.errors import MeetingError
 from server.realtime import Hub
 from server.settings import Settings, load_settings
 from server.web import api, errors, pages, sockets
+from server.web import library as library_routes
 from server.web.security import AttemptLimiter, SecurityMiddleware
 
 log = logging.getLogger(__name__)
@@ -34,6 +36,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or load_settings()
     routes = [
         *pages.routes, *api.routes, *sockets.routes,
+        *library_routes.routes,
         Mount("/static", StaticFiles(directory=CLIENT_DIR / "static"), name="static"),
     ]
     middleware = [Middleware(SecurityMiddleware), Middleware(

@@ -28,8 +28,10 @@ class Settings:
     queue_limit: int = 256
     secure_cookies: bool = False
     session_days: int = 7
+    session_idle_hours: float = 12.0
     broker: str = "auto"
     redis_url: str = ""
+    max_upload_mb: int = 100
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -64,8 +66,10 @@ _FIELDS = {
     "QUEUE_LIMIT": ("queue_limit", int),
     "SECURE_COOKIES": ("secure_cookies", lambda v: v.lower() in ("1", "true", "yes")),
     "SESSION_DAYS": ("session_days", int),
+    "SESSION_IDLE_HOURS": ("session_idle_hours", float),
     "BROKER": ("broker", str),
     "REDIS_URL": ("redis_url", str),
+    "MAX_UPLOAD_MB": ("max_upload_mb", int),
 }
 
 

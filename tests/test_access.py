@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from sqlmodel import select
 
 from server.access import (
     CODE_ALPHABET, check_projector_key, get_viewer, log_in, log_out, new_access_code,
@@ -79,3 +80,37 @@ def test_projector_key_must_match(client, meeting):
     assert store.read_sync(check_projector_key, meeting.id, key).role == "projector"
     with pytest.raises(NotAllowedError, match="^This projector address is not valid. Ask the organizer for the current one.$"):
         store.read_sync(check_projector_key, meeting.id, key + "x")
+
+
+def test_a_login_unused_for_too_long_ends(client, meeting):
+    from datetime import timedelta
+
+    from server.access import touch_login
+    from server.models import LoginSession
+    store = client.app.state.store
+    token, _ = store.write_sync(log_in, meeting.code("delegate"))
+
+    def age(session):
+        row = session.exec(select(LoginSession).where(LoginSession.token == token)).one()
+        row.created_at = row.created_at - timedelta(hours=13)
+        session.add(row)
+        return row.id
+    login_id = store.write_sync(age)
+
+    with pytest.raises(NotLoggedInError, match="^You were away too long and have been logged out. Please log in again with your access code.$"):
+        store.read_sync(get_viewer, token, 12.0)
+    store.write_sync(touch_login, login_id)
+    assert store.read_sync(get_viewer, token, 12.0).role == "delegate"
+
+
+def test_log_out_everywhere_ends_every_device(client, meeting):
+    from server.access import log_out_everywhere
+    store = client.app.state.store
+    tablet, person = store.write_sync(log_in, meeting.code("delegate"))
+    phone, _ = store.write_sync(log_in, meeting.code("delegate"))
+
+    assert store.write_sync(log_out_everywhere, person.id) == 2
+
+    for token in (tablet, phone):
+        with pytest.raises(NotLoggedInError):
+            store.read_sync(get_viewer, token)

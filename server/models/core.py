@@ -93,6 +93,7 @@ class LoginSession(SQLModel, table=True):
     token: str = Field(index=True, unique=True)
     participant_id: int = Field(foreign_key="participant.id", index=True)
     created_at: datetime = Field(default_factory=utcnow)
+    last_seen: datetime | None = None
     revoked: bool = False
 
 

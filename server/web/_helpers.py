@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 
-from server.access import Viewer, get_viewer
+from server.access import Viewer, get_login, touch_login
 from server.db import Store
 from server.errors import MeetingError, NotAllowedError
+from server.models import utcnow
 from server.i18n import client_catalog, pick_language, translations
 
 # Scripts of the capabilities (voting, speakers, minutes ...) that every meeting
@@ -22,9 +24,17 @@ def store_of(conn: HTTPConnection) -> Store:
     return conn.app.state.store
 
 
+TOUCH_AFTER = timedelta(minutes=5)
+
+
 async def current_viewer(conn: HTTPConnection) -> Viewer:
+    """Who sends this request; notes the use of the login every few minutes."""
     token = conn.session.get("token")
-    return await store_of(conn).read(get_viewer, token)
+    idle = conn.app.state.settings.session_idle_hours
+    login, viewer = await store_of(conn).read(get_login, token, idle)
+    if utcnow() - (login.last_seen or login.created_at) > TOUCH_AFTER:
+        await store_of(conn).write(touch_login, login.id)
+    return viewer
 
 
 async def viewer_in_meeting(conn: HTTPConnection, meeting_id: int) -> Viewer:

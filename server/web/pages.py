@@ -7,7 +7,9 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from server.access import check_projector_key, log_in, log_out, normalize_code
+from server.access import (
+    check_projector_key, log_in, log_out, log_out_everywhere, normalize_code,
+)
 from server.errors import NotLoggedInError, RateLimitedError
 from server.meetings import get_meeting, meeting_view
 from server.web._helpers import (
@@ -66,9 +68,15 @@ async def _log_in(request: Request, code: str) -> Response:
 
 
 async def logout(request: Request) -> Response:
+    """Log out this device; with ``everywhere=1``, every device of this person."""
     token = request.session.get("token")
     if token:
-        await store_of(request).write(log_out, token)
+        everywhere = request.query_params.get("everywhere") == "1"
+        if everywhere:
+            viewer = await current_viewer(request)
+            await store_of(request).write(log_out_everywhere, viewer.participant_id)
+        else:
+            await store_of(request).write(log_out, token)
     request.session.clear()
     return RedirectResponse("/login", status_code=303)
 
