@@ -93,6 +93,9 @@ class Store:
         self.read_engine = (make_engine(url) if is_sqlite(url) else
                             self.write_engine.execution_options(isolation_level="REPEATABLE READ"))
         self.after_commit: Callable[[list[Any]], None] | None = None
+        # Runs inside the transaction, after the jobs, when events were recorded
+        # (the PostgreSQL broker sends its NOTIFY there).
+        self.before_commit: Callable[[Session, list[Any]], None] | None = None
         self._jobs: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
         self._readers = ThreadPoolExecutor(4, thread_name_prefix="plenary-read")
         self._writer = threading.Thread(target=self._write_loop, daemon=True)
@@ -158,6 +161,8 @@ class Store:
                     for fn, args, future in batch:
                         ok, value = _run_job(session, fn, args, events)
                         outcomes.append((future, ok, value))
+                    if events and self.before_commit is not None:
+                        self.before_commit(session, events)
         except Exception as exc:  # the commit itself failed: nobody is stored
             log.error("A write batch of %d jobs failed to commit.", len(batch), exc_info=True)
             for _fn, _args, future in batch:
