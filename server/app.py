@@ -21,11 +21,11 @@ from server import agenda, meetings  # noqa: F401  (registers commands)
 from server import book, library, presenting  # noqa: F401  (documents: commands, snapshot)
 from server.db import Store, migrate
 from server.errors import MeetingError
-from server.realtime import Hub
 from server.settings import Settings, load_settings
 from server.web import api, errors, pages, sockets
-from server.web import library as library_routes
+from server.web import floor as floor_routes  # also registers the floor's commands
 from server.web.security import AttemptLimiter, SecurityMiddleware
+from server.web import library as library_routes
 
 log = logging.getLogger(__name__)
 CLIENT_DIR = Path(__file__).resolve().parent.parent / "client_web"
@@ -35,6 +35,7 @@ SESSION_COOKIE = "plenary_session"
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or load_settings()
     routes = [
+        *floor_routes.routes,  # before pages: /m/{id}/checkin
         *pages.routes, *api.routes, *sockets.routes,
         *library_routes.routes,
         Mount("/static", StaticFiles(directory=CLIENT_DIR / "static"), name="static"),
@@ -67,16 +68,16 @@ async def _lifespan(app: Starlette) -> AsyncIterator[None]:
     url = settings.resolved_database_url
     await asyncio.to_thread(migrate, url)
     store = Store(url)
-    hub = Hub(settings.queue_limit)
-    loop = asyncio.get_running_loop()
-    store.after_commit = lambda events: loop.call_soon_threadsafe(hub.deliver, events)
-    app.state.store, app.state.hub = store, hub
-    reaper = asyncio.create_task(sockets.reap_dead(hub, settings.heartbeat_seconds))
-    log.info("Plenary serving on %s (database %s).", settings.base_url, _safe_url(url))
+    app.state.store = store
+    stop_realtime = await sockets.start_realtime(app)  # hub, broker, heartbeat
+    log.info("Plenary serving on %s (database %s, broker %s).", settings.base_url,
+             _safe_url(url), app.state.broker.name)
     try:
+        stop_progress = floor_routes.start_progress(app)
         yield
     finally:
-        reaper.cancel()
+        stop_progress()
+        await stop_realtime()
         await asyncio.to_thread(store.close)
 
 

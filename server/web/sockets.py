@@ -12,6 +12,7 @@ import asyncio
 import json
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.routing import WebSocketRoute
@@ -22,9 +23,8 @@ from server.commands import ensure_command_id, execute
 from server.errors import InvalidInputError, MeetingError, RateLimitedError
 from server.eventlog import list_events_since
 from server.models import Meeting
-from server.realtime import (
-    Connection, ConnectionClosedError, Hub, encode, run_sender, send_snapshot,
-)
+from server.broker import make_broker
+from server.realtime import Connection, Hub, SnapshotText, encode
 from server.snapshot import build_snapshot
 
 log = logging.getLogger(__name__)
@@ -34,6 +34,8 @@ RATE_PER_SECOND = 10.0
 RATE_BURST = 30.0
 CLOSE_POLICY = 1008
 CLOSE_TOO_BIG = 1009
+# Events after which a reconnecting tablet reloads everything instead of catching up.
+SNAPSHOT_EVENTS = frozenset({"meeting.changed", "meeting.imported"})
 
 
 async def meeting_socket(websocket: WebSocket) -> None:
@@ -53,33 +55,27 @@ async def meeting_socket(websocket: WebSocket) -> None:
 
 async def _serve(websocket: WebSocket, viewer: Viewer, last_seq: int | None) -> None:
     hub: Hub = websocket.app.state.hub
-    conn = hub.join(viewer, websocket.send_text)
-    snapshot = _snapshot_maker(websocket)
-    sender = asyncio.create_task(_start_sender(websocket, conn, hub, last_seq, snapshot))
+    await websocket.app.state.broker.track(viewer.meeting_id)
+    conn = hub.join(viewer, websocket.send_text, websocket.close)
     log.debug("Tablet connected: meeting %s, %s", viewer.meeting_id, viewer.role)
     try:
+        await _catch_up(websocket, conn, hub, last_seq)
+        conn.start()
         await _receive_loop(websocket, conn)
+    except (WebSocketDisconnect, RuntimeError, OSError):
+        pass
     finally:
-        hub.leave(conn)
-        sender.cancel()
+        conn.fail()
         log.debug("Tablet disconnected: meeting %s, %s", viewer.meeting_id, viewer.role)
 
 
-async def _start_sender(websocket: WebSocket, conn: Connection, hub: Hub,
-                        last_seq: int | None, snapshot: Any) -> None:
-    try:
-        await _catch_up(websocket, conn, hub, last_seq, snapshot)
-        await run_sender(conn, hub, snapshot)
-    except (ConnectionClosedError, WebSocketDisconnect, RuntimeError):
-        conn.closed = True
-    # the connection was dropped (too slow, or silent for too long): end the socket
-    # so the receive loop stops and the tablet reconnects
-    await _close(websocket, 1001)
-
-
 async def _catch_up(websocket: WebSocket, conn: Connection, hub: Hub,
-                    last_seq: int | None, snapshot: Any) -> None:
-    """Send what the tablet missed since ``last_seq``, or a snapshot."""
+                    last_seq: int | None) -> None:
+    """Send what the tablet missed since ``last_seq``, or a snapshot.
+
+    Live events that arrive meanwhile wait in the connection's queue; those the
+    catch-up already covered are skipped by their sequence number.
+    """
     store = websocket.app.state.store
     limit = websocket.app.state.settings.resync_limit
     viewer = conn.viewer
@@ -88,11 +84,11 @@ async def _catch_up(websocket: WebSocket, conn: Connection, hub: Hub,
                             "seq": latest, "viewer": viewer.as_dict(),
                             "server_time": time.time()}))
     if last_seq is None or last_seq > latest:
-        await send_snapshot(conn, hub, snapshot)
+        await hub.send_snapshot(conn)
         return
     events = await store.read(list_events_since, viewer.meeting_id, last_seq, limit + 1)
-    if len(events) > limit or any(e.type == "meeting.changed" for e in events):
-        await send_snapshot(conn, hub, snapshot)
+    if len(events) > limit or any(e.type in SNAPSHOT_EVENTS for e in events):
+        await hub.send_snapshot(conn)
         return
     hub.metrics.resyncs_total += 1
     for event in events:
@@ -108,9 +104,8 @@ def _latest_seq(session: Any, meeting_id: int) -> int:
     return meeting.last_seq if meeting else 0
 
 
-def _snapshot_maker(websocket: WebSocket) -> Any:
-    store = websocket.app.state.store
-
+def snapshot_source(store: Any) -> SnapshotText:
+    """What the hub calls for a viewer's snapshot: (its sequence, the encoded message)."""
     async def snapshot(viewer: Viewer) -> tuple[int, str]:
         data = await store.read(build_snapshot, viewer.meeting_id, viewer)
         message = {"type": "snapshot", "meeting": viewer.meeting_id,
@@ -129,6 +124,7 @@ async def _receive_loop(websocket: WebSocket, conn: Connection) -> None:
         except InvalidInputError as exc:
             conn.reply(encode({"type": "error", "id": None, **exc.as_dict()}))
             if "too large" in exc.message:
+                await conn.flush()
                 await _close(websocket, CLOSE_TOO_BIG)
                 return
             continue
@@ -146,8 +142,7 @@ async def _handle(websocket: WebSocket, conn: Connection, message: dict,
     elif kind == "command":
         await _run_command(websocket, conn, message, bucket)
     elif kind == "sync":
-        conn.overflowed = True  # the sender answers with a fresh snapshot
-        conn.wake.set()
+        conn.resync()
     else:
         error = InvalidInputError("The server does not understand messages of type {kind}.", kind=str(kind)[:40])
         conn.reply(encode({"type": "error", "id": None, **error.as_dict()}))
@@ -248,16 +243,25 @@ class _TokenBucket:
 
 
 async def reap_dead(hub: Hub, heartbeat: float) -> None:
-    """Ping every tablet; drop those that have been silent for too long."""
-    ping = encode({"type": "ping"})
+    """Every heartbeat: drop silent or stuck tablets, then ping the others."""
     while True:
         await asyncio.sleep(heartbeat)
-        for conn in hub.dead_connections(older_than=heartbeat * 2.5):
-            hub.metrics.dead_total += 1
-            hub.leave(conn)
-        for room in list(hub.rooms.values()):
-            for conn in room:
-                conn.reply(ping)
+        hub.reap(heartbeat)
+
+
+async def start_realtime(app: Any) -> Callable[[], Awaitable[None]]:
+    """Start the hub, the broker and the heartbeat; return what stops them."""
+    settings, store = app.state.settings, app.state.store
+    hub = Hub(settings.queue_limit, snapshot=snapshot_source(store))
+    broker = make_broker(settings, hub, store)
+    await broker.start()
+    reaper = asyncio.ensure_future(reap_dead(hub, settings.heartbeat_seconds))
+    app.state.hub, app.state.broker = hub, broker
+
+    async def stop() -> None:
+        reaper.cancel()
+        await broker.stop()
+    return stop
 
 
 routes = [WebSocketRoute("/ws", meeting_socket)]
