@@ -175,7 +175,12 @@
     // Send a command; it is kept until answered and sent again after a reconnect
     // with the same id, so it takes effect once.
     command(name, args) {
-      const id = newCommandId();
+      return this.commandWithId(newCommandId(), name, args);
+    }
+
+    // The same, with an id the caller keeps (for example across a page reload), so a
+    // command sent again after the reload still takes effect only once.
+    commandWithId(id, name, args) {
       return new Promise((resolve, reject) => {
         this.pending.set(id, {name, args: args || {}, resolve, reject});
         this.send({type: "command", id, name, args: args || {}});
