@@ -26,6 +26,15 @@ from server.models.library import (  # noqa: F401,E402
     Presentation,
     TextLayer,
 )
+from server.models.floor import (  # noqa: F401, E402
+    Attendance,
+    AttendanceChange,
+    Ballot,
+    Candidate,
+    Poll,
+    PollVoter,
+    Speech,
+)
 from server.models.organization import (  # noqa: F401, E402
     Body,
     BodyMember,

@@ -1,0 +1,633 @@
+"""Votes on motions, and the life of every poll (elections included).
+
+Rules:
+- A poll is prepared, then opened by the chair, closed, and published; or it is
+  cancelled, or repeated as a new poll, and the reason is recorded.
+- A poll needs the quorum to open, and a running meeting.
+- Modes: named (who chose what is published with the result), secret (only the
+  totals exist) and analog (the secretary enters the counts of a show of hands
+  or of paper ballots, and they must add up).
+- Only voting members who are present may vote, and a member represented by
+  proxy votes through the present member who carries the proxy. One ballot per
+  member and poll: the voter list has a unique constraint in the database.
+- A retried command (same command id) is answered "already recorded" and not
+  counted again; a second ballot for the same member from anywhere else is
+  refused.
+- A secret ballot is stored apart from the voter list, with a random key and no
+  time, author or order; no event and no command receipt names what a member
+  chose. Tablets see how many have voted, a few times a second at most.
+- A ballot and the close both go through the single writer: a ballot is counted
+  if it was stored before the close, and refused after it.
+- The result is computed by one set of majority rules (server/_majority.py) and
+  stored with exact counts when the poll closes; the same dict is shown on
+  tablets and the projector, exported, and written into the minutes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import uuid
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from server import elections
+from server._ballots import add_ballot, empty_tally, recount
+from server._floorsettings import FloorSettings, floor_settings
+from server._majority import ELECTION_THRESHOLDS, MOTION_CHOICES, MOTION_RULES, decide_motion
+from server.access import Viewer
+from server.agenda import get_item
+from server.attendance import attendance_rows, get_quorum, is_voting_member, list_members
+from server.commands import CHAIR, PARTICIPANTS, STAFF, command, int_arg
+from server.errors import ConflictError, InvalidInputError, NotAllowedError, NotFoundError
+from server.eventlog import AUDIENCE_ALL, AUDIENCE_PUBLIC, AUDIENCE_STAFF, record_event
+from server.models import Ballot, Meeting, Participant, Poll, PollVoter, utcnow
+from server.snapshot import snapshot_section
+
+log = logging.getLogger(__name__)
+MODES = ("named", "secret", "analog")
+TITLE_LIMIT = 300
+REASON_LIMIT = 500
+
+# Polls with new ballots since their progress was last announced. The web layer
+# drains this a few times a second (server/web/floor.py), so tablets get counts
+# coalesced, never one message per ballot.
+_dirty: set[int] = set()
+_dirty_lock = threading.Lock()
+
+
+def mark_progress(poll_id: int) -> None:
+    with _dirty_lock:
+        _dirty.add(poll_id)
+
+
+def take_progress() -> list[int]:
+    with _dirty_lock:
+        found = sorted(_dirty)
+        _dirty.clear()
+    return found
+
+
+# -- reading -------------------------------------------------------------------
+
+
+def get_poll(session: Session, meeting_id: int, poll_id: int) -> Poll:
+    poll = session.get(Poll, poll_id)
+    if poll is None or poll.meeting_id != meeting_id:
+        raise NotFoundError("Vote {poll} does not exist in this meeting.", poll=poll_id)
+    return poll
+
+
+def list_polls(session: Session, meeting_id: int) -> list[Poll]:
+    stmt = select(Poll).where(Poll.meeting_id == meeting_id).order_by(col(Poll.id))
+    return list(session.exec(stmt))
+
+
+def noun(poll: Poll) -> str:
+    return "in this election" if poll.kind == "election" else "on this motion"
+
+
+def voter_weight(person: Participant, settings: FloorSettings) -> int:
+    return settings.vote_weights.get(person.key, 1)
+
+
+def eligible_voters(session: Session, meeting: Meeting) -> dict[int, int]:
+    """participant id -> weight, for every member who may vote now."""
+    settings = floor_settings(meeting)
+    rows = attendance_rows(session, meeting.id)
+    found = {}
+    for person in list_members(session, meeting):
+        row = rows.get(person.id)
+        if row is not None and row.status in ("present", "proxy"):
+            found[person.id] = voter_weight(person, settings)
+    return found
+
+
+def voted_ids(session: Session, poll_id: int) -> list[int]:
+    stmt = select(PollVoter.participant_id).where(PollVoter.poll_id == poll_id)
+    return sorted(session.exec(stmt))
+
+
+def poll_view(session: Session, poll: Poll, staff: bool) -> dict[str, Any]:
+    """What a screen shows of a poll; the result only once it may be seen."""
+    view = {"id": poll.id, "item_id": poll.item_id, "kind": poll.kind, "title": poll.title,
+            "mode": poll.mode, "rule": poll.rule, "rule_text": rule_text(poll),
+            "state": poll.state, "seats": poll.seats, "ballot_style": poll.ballot_style,
+            "reason": poll.reason, "repeat_of_id": poll.repeat_of_id, "voted": poll.voted,
+            "candidates": elections.candidate_views(session, poll),
+            "opened_at": _iso(poll.opened_at), "closed_at": _iso(poll.closed_at),
+            "published_at": _iso(poll.published_at), "result": None}
+    if poll.result_json and (poll.state == "published" or staff):
+        view["result"] = poll_result(session, poll.id)
+    return view
+
+
+def rule_text(poll: Poll) -> str:
+    if poll.kind == "election":
+        return ELECTION_THRESHOLDS[poll.rule].text
+    return MOTION_RULES[poll.rule].text
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value else None
+
+
+def poll_result(session: Session, poll_id: int) -> dict[str, Any]:
+    """The stored result of a poll, the same dict for every screen and document.
+
+    Before the poll closes there is no result: ``final`` is false and the counts
+    are empty.
+    """
+    poll = session.get(Poll, poll_id)
+    if poll is None:
+        raise NotFoundError("Vote {poll} does not exist.", poll=poll_id)
+    base = {"poll_id": poll.id, "meeting_id": poll.meeting_id, "item_id": poll.item_id,
+            "title": poll.title, "kind": poll.kind, "mode": poll.mode, "state": poll.state,
+            "reason": poll.reason, "repeat_of_id": poll.repeat_of_id,
+            "closed_at": _iso(poll.closed_at), "published_at": _iso(poll.published_at)}
+    if not poll.result_json:
+        return {**base, "final": False}
+    return {**json.loads(poll.result_json), **base, "final": True}
+
+
+def list_poll_results(session: Session, meeting_id: int) -> list[dict[str, Any]]:
+    """Results of every poll of the meeting that closed (published or not), in order."""
+    return [poll_result(session, p.id) for p in list_polls(session, meeting_id)
+            if p.result_json]
+
+
+def list_voted_for(session: Session, poll_ids: list[int], participant_id: int) -> dict[int, list[int]]:
+    """For each poll: the members (the viewer, or those they carry) already voted through them."""
+    if not poll_ids:
+        return {}
+    stmt = select(PollVoter.poll_id, PollVoter.participant_id).where(
+        col(PollVoter.poll_id).in_(poll_ids), PollVoter.cast_by_id == participant_id)
+    found: dict[int, list[int]] = {}
+    for poll_id, pid in session.exec(stmt):
+        found.setdefault(poll_id, []).append(pid)
+    return found
+
+
+# -- preparing -----------------------------------------------------------------
+
+
+def create_poll(session: Session, meeting: Meeting, spec: dict[str, Any], viewer: Viewer) -> Poll:
+    kind = spec.get("kind", "motion")
+    if kind not in ("motion", "election"):
+        raise InvalidInputError("A vote is either a motion or an election.")
+    title = str(spec.get("title") or "").strip()[:TITLE_LIMIT]
+    if not title:
+        raise InvalidInputError("Give the vote a title, for example the motion's wording.")
+    mode = spec.get("mode", "secret")
+    if mode not in MODES:
+        raise InvalidInputError("The voting mode must be named, secret or analog.")
+    item_id = spec.get("item_id")
+    if item_id is not None:
+        item_id = get_item(session, meeting.id, int_arg(spec, "item_id")).id
+    poll = Poll(meeting_id=meeting.id, item_id=item_id, kind=kind, title=title, mode=mode,
+                plan_key=str(spec.get("plan_key", ""))[:64])
+    if kind == "election":
+        elections.configure(poll, spec)
+    else:
+        poll.rule = _motion_rule(spec.get("rule", "simple"))
+    session.add(poll)
+    session.flush()
+    if kind == "election":
+        elections.add_candidates(session, poll, spec.get("candidates") or [])
+    _announce(session, poll, viewer)
+    return poll
+
+
+def _motion_rule(code: Any) -> str:
+    if code not in MOTION_RULES:
+        allowed = ", ".join(MOTION_RULES)
+        raise InvalidInputError("The majority rule must be one of: {allowed}.", allowed=allowed)
+    return code
+
+
+def plan_spec(meeting: Meeting, session: Session, key: str) -> dict[str, Any]:
+    """A poll planned in the agenda file (``[[meeting.settings.polls]]``), as create args."""
+    for plan in floor_settings(meeting).polls:
+        if plan.get("key") == key:
+            spec = dict(plan, plan_key=key)
+            if "item" in spec:
+                spec["item_id"] = _item_by_key(session, meeting.id, str(spec.pop("item")))
+            return spec
+    raise NotFoundError("The agenda file plans no vote with the key {key}.", key=key)
+
+
+def _item_by_key(session: Session, meeting_id: int, key: str) -> int | None:
+    from server.agenda import list_items
+    for item in list_items(session, meeting_id):
+        if item.key == key:
+            return item.id
+    return None
+
+
+def list_plans(session: Session, meeting: Meeting) -> list[dict[str, Any]]:
+    """Planned polls of the agenda file that have not been prepared yet."""
+    used = {p.plan_key for p in list_polls(session, meeting.id) if p.plan_key}
+    return [{"key": p.get("key"), "title": p.get("title"), "kind": p.get("kind", "motion"),
+             "item": p.get("item")}
+            for p in floor_settings(meeting).polls if p.get("key") not in used]
+
+
+# -- the life of a poll --------------------------------------------------------
+
+
+def open_poll(session: Session, meeting: Meeting, poll: Poll, viewer: Viewer) -> dict:
+    if poll.state != "prepared":
+        raise ConflictError("Only a prepared vote can be opened; this one is {state}.", state=poll.state)
+    if meeting.state != "running":
+        raise ConflictError("Votes can only be opened while the meeting is running.")
+    quorum = get_quorum(session, meeting)
+    if not quorum.met:
+        raise ConflictError("The quorum is not met: {present} of {members} members are present and {required} are needed. A vote can only be held with a quorum.", present=quorum.present, members=quorum.members, required=quorum.required)
+    if poll.kind == "election":
+        elections.ensure_ready(session, poll)
+    poll.state, poll.opened_at = "open", utcnow()
+    poll.tally_json = json.dumps(empty_tally(poll.kind))
+    session.add(poll)
+    _announce(session, poll, viewer)
+    announce_progress(session, [poll.id])
+    log.info("Vote %s opened in meeting %s.", poll.id, meeting.key)
+    return {"poll_id": poll.id, "state": poll.state}
+
+
+def close_poll(session: Session, meeting: Meeting, poll: Poll, viewer: Viewer) -> dict:
+    if poll.state != "open":
+        raise ConflictError("Only an open vote can be closed; this one is {state}.", state=poll.state)
+    if poll.mode == "analog":
+        raise ConflictError("Enter the counts of the show of hands or the paper ballots; that closes the vote.")
+    poll.state, poll.closed_at = "closed", utcnow()
+    result = _final_result(session, meeting, poll)
+    poll.result_json = json.dumps(result, ensure_ascii=False)
+    session.add(poll)
+    announce_progress(session, [poll.id])
+    _announce(session, poll, viewer)
+    log.info("Vote %s closed: %s ballots, %s.", poll.id, poll.voted, result.get("outcome"))
+    return {"poll_id": poll.id, "state": poll.state}
+
+
+def _final_result(session: Session, meeting: Meeting, poll: Poll) -> dict[str, Any]:
+    """Count from the live counter, check it against a recount, store both."""
+    candidates = elections.candidate_ids(session, poll)
+    live = json.loads(poll.tally_json)
+    counted, digest = recount(session, poll, candidates)
+    if counted != live:
+        log.error("Vote %s: the live counter and the recount differ; the recount is used.", poll.id)
+    poll.ballot_hash = digest
+    result = build_result(session, meeting, poll, counted)
+    result["ballot_hash"] = digest
+    return result
+
+
+def build_result(session: Session, meeting: Meeting, poll: Poll, tally: dict[str, Any],
+                 at_close: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The result dict from a tally: counts, base, rule, outcome, and names if named.
+
+    ``at_close`` gives the members, presence and quorum as they were when the
+    poll closed (for a recount later); by default they are taken now.
+    """
+    common = {**(at_close or room_figures(session, meeting)), "ballots": tally["ballots"]}
+    members, present = common["members"], common["present"]
+    if poll.kind == "election":
+        return {**common, **elections.election_result(session, poll, tally, members)}
+    counts = {c: tally[c] for c in MOTION_CHOICES}
+    result = {**common, "counts": counts, **decide_motion(poll.rule, counts, members, present)}
+    if poll.mode == "named":
+        result["named"] = named_votes(session, poll)
+    return result
+
+
+def room_figures(session: Session, meeting: Meeting) -> dict[str, Any]:
+    """Members, those present or represented (by weight), and the quorum, now."""
+    settings = floor_settings(meeting)
+    members = sum(voter_weight(p, settings) for p in list_members(session, meeting))
+    return {"members": members, "present": sum(eligible_voters(session, meeting).values()),
+            "weighted": bool(settings.vote_weights),
+            "quorum": get_quorum(session, meeting).as_dict()}
+
+
+def named_votes(session: Session, poll: Poll) -> list[dict[str, Any]]:
+    stmt = (select(Ballot.voter_id, Ballot.choice, Ballot.marks, Participant.name)
+            .join(Participant, col(Participant.id) == Ballot.voter_id)
+            .where(Ballot.poll_id == poll.id).order_by(col(Participant.sort_order)))
+    return [{"participant_id": pid, "name": name, "choice": choice,
+             "marks": json.loads(marks) if marks else None}
+            for pid, choice, marks, name in session.exec(stmt)]
+
+
+def publish_poll(session: Session, poll: Poll, viewer: Viewer) -> dict:
+    if poll.state != "closed":
+        raise ConflictError("Only a closed vote can be published; this one is {state}.", state=poll.state)
+    poll.state, poll.published_at = "published", utcnow()
+    session.add(poll)
+    _announce(session, poll, viewer)
+    return {"poll_id": poll.id, "state": poll.state}
+
+
+def cancel_poll(session: Session, poll: Poll, viewer: Viewer, reason: str) -> dict:
+    if poll.state in ("published", "cancelled"):
+        raise ConflictError("A {state} vote cannot be cancelled.", state=poll.state)
+    poll.state, poll.reason = "cancelled", _reason(reason)
+    session.add(poll)
+    _announce(session, poll, viewer)
+    log.info("Vote %s cancelled.", poll.id)
+    return {"poll_id": poll.id, "state": poll.state}
+
+
+def repeat_poll(session: Session, meeting: Meeting, poll: Poll, viewer: Viewer,
+                reason: str) -> dict:
+    """Prepare the same vote again; the first one keeps its record and the reason."""
+    if poll.state in ("prepared", "open"):
+        raise ConflictError("Close or cancel this vote before repeating it.")
+    why = _reason(reason)
+    again = Poll(meeting_id=meeting.id, item_id=poll.item_id, kind=poll.kind,
+                 title=poll.title, mode=poll.mode, rule=poll.rule, seats=poll.seats,
+                 ballot_style=poll.ballot_style, reason=why, repeat_of_id=poll.id)
+    session.add(again)
+    session.flush()
+    elections.copy_candidates(session, poll, again)
+    poll.reason = f"Repeated as vote {again.id}: {why}"
+    session.add(poll)
+    _announce(session, poll, viewer)
+    _announce(session, again, viewer)
+    return {"poll_id": again.id, "state": again.state}
+
+
+def _reason(reason: Any) -> str:
+    text = str(reason or "").strip()[:REASON_LIMIT]
+    if not text:
+        raise InvalidInputError("Give the reason; it is recorded in the minutes.")
+    return text
+
+
+def _announce(session: Session, poll: Poll, viewer: Viewer) -> None:
+    actor = viewer.participant_id
+    record_event(session, poll.meeting_id, "poll.changed", poll_view(session, poll, True),
+                 audience=AUDIENCE_STAFF, actor_id=actor)
+    if poll.state != "prepared":
+        record_event(session, poll.meeting_id, "poll.changed",
+                     poll_view(session, poll, False), audience=AUDIENCE_PUBLIC,
+                     actor_id=actor)
+
+
+# -- ballots -------------------------------------------------------------------
+
+
+def cast_ballot(session: Session, meeting: Meeting, poll: Poll, viewer: Viewer,
+                args: dict[str, Any], command_id: str) -> dict[str, Any]:
+    """Store one ballot and the voter's name on the voter list, never together."""
+    voter = _voter(session, meeting, viewer, args)
+    previous = _voter_row(session, poll.id, voter.id)
+    if previous is not None:
+        return _already_voted(previous, voter, viewer, command_id, poll)
+    ensure_open(poll)
+    if poll.mode == "analog":
+        raise ConflictError("This vote is counted by show of hands or on paper; the tablet does not take ballots.")
+    choice, marks = read_ballot(session, poll, args)
+
+    settings = floor_settings(meeting)
+    weight = voter_weight(voter, settings)
+    _add_voter(session, poll, voter, viewer, command_id)
+    named = voter.id if poll.mode == "named" else None
+    session.add(Ballot(id=uuid.uuid4().hex, poll_id=poll.id, choice=choice, marks=marks,
+                       weight=weight, voter_id=named))
+    tally = json.loads(poll.tally_json)
+    add_ballot(tally, choice, marks, weight, poll.ballot_style,
+               elections.candidate_ids(session, poll))
+    poll.tally_json, poll.voted = json.dumps(tally), poll.voted + 1
+    session.add(poll)
+    mark_progress(poll.id)
+    return {"poll_id": poll.id, "recorded": True, "voter_id": voter.id}
+
+
+def ensure_open(poll: Poll) -> None:
+    if poll.state == "open":
+        return
+    if poll.state in ("closed", "published"):
+        raise ConflictError("Voting {noun} is already closed.", noun=noun(poll))
+    if poll.state == "cancelled":
+        raise ConflictError("This vote was cancelled; no ballots are taken.")
+    raise ConflictError("Voting {noun} has not opened yet.", noun=noun(poll))
+
+
+def _voter(session: Session, meeting: Meeting, viewer: Viewer, args: dict) -> Participant:
+    """The member the ballot counts for: the viewer, or the member whose proxy they carry."""
+    settings = floor_settings(meeting)
+    me = session.get(Participant, viewer.participant_id)
+    if me is None or not is_voting_member(me, settings):
+        raise NotAllowedError("Only voting members may vote.")
+    rows = attendance_rows(session, meeting.id)
+    if rows.get(me.id) is None or rows[me.id].status != "present":
+        raise NotAllowedError("You are not checked in. Only members who are present may vote; please check in first.")
+    if args.get("on_behalf_of") in (None, me.id):
+        return me
+    other = session.get(Participant, int_arg(args, "on_behalf_of"))
+    row = rows.get(other.id) if other and other.meeting_id == meeting.id else None
+    if row is None or row.status != "proxy" or row.proxy_holder_id != me.id:
+        raise NotAllowedError("You do not carry a proxy for this member.")
+    return other
+
+
+def _voter_row(session: Session, poll_id: int, participant_id: int) -> PollVoter | None:
+    stmt = select(PollVoter).where(PollVoter.poll_id == poll_id,
+                                   PollVoter.participant_id == participant_id)
+    return session.exec(stmt).first()
+
+
+def _already_voted(previous: PollVoter, voter: Participant, viewer: Viewer,
+                   command_id: str, poll: Poll) -> dict[str, Any]:
+    if previous.command_id == command_id and previous.cast_by_id == viewer.participant_id:
+        return {"poll_id": poll.id, "recorded": True, "voter_id": voter.id, "already": True}
+    if voter.id == viewer.participant_id:
+        raise ConflictError("You have already voted {noun}. Each member has one ballot, and yours is counted.", noun=noun(poll))
+    raise ConflictError("A ballot for {name} has already been cast {noun}. Each member has one ballot.", name=voter.name, noun=noun(poll))
+
+
+def _add_voter(session: Session, poll: Poll, voter: Participant, viewer: Viewer,
+               command_id: str) -> None:
+    try:
+        with session.begin_nested():
+            session.add(PollVoter(poll_id=poll.id, participant_id=voter.id,
+                                  cast_by_id=viewer.participant_id, command_id=command_id))
+            session.flush()
+    except IntegrityError:
+        raise ConflictError("A ballot for {name} has already been cast {noun}. Each member has one ballot.", name=voter.name, noun=noun(poll)) from None
+
+
+def read_ballot(session: Session, poll: Poll, args: dict[str, Any]) -> tuple[str, str]:
+    """(choice, marks) as stored, from what the tablet sent."""
+    if poll.kind == "election":
+        return elections.read_election_ballot(session, poll, args)
+    choice = args.get("choice")
+    if choice not in MOTION_CHOICES:
+        raise InvalidInputError("Choose yes, no or abstain.")
+    return choice, ""
+
+
+# -- counts by hand -----------------------------------------------------------
+
+
+def enter_counts(session: Session, meeting: Meeting, poll: Poll, viewer: Viewer,
+                 args: dict[str, Any]) -> dict[str, Any]:
+    """Store the counts of a show of hands or of paper ballots; they must add up."""
+    if poll.mode != "analog":
+        raise ConflictError("Counts are entered by hand only for votes by show of hands or on paper.")
+    if poll.state not in ("open", "closed"):
+        raise ConflictError("Counts can be entered while the vote is open or closed, not when it is {state}.", state=poll.state)
+    present = sum(eligible_voters(session, meeting).values())
+    if poll.kind == "election":
+        tally = elections.read_counts(session, poll, args, present)
+    else:
+        tally = read_motion_counts(args, present)
+    poll.state = "closed"
+    poll.closed_at = poll.closed_at or utcnow()
+    poll.tally_json = json.dumps(tally)
+    poll.voted = tally["ballots"]
+    poll.result_json = json.dumps({**build_result(session, meeting, poll, tally),
+                                   "entered_by_hand": True}, ensure_ascii=False)
+    session.add(poll)
+    _announce(session, poll, viewer)
+    return {"poll_id": poll.id, "state": poll.state}
+
+
+def count_arg(args: dict[str, Any], name: str) -> int:
+    value = args.get(name, 0)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidInputError("The count of {name} must be a whole number.", name=name)
+    if value < 0:
+        raise InvalidInputError("The count of {name} cannot be negative.", name=name)
+    return value
+
+
+def read_motion_counts(args: dict[str, Any], present: int) -> dict[str, Any]:
+    counts = {c: count_arg(args, c) for c in MOTION_CHOICES}
+    total = sum(counts.values())
+    if args.get("total") is not None and count_arg(args, "total") != total:
+        raise InvalidInputError("The counts do not add up: {yes} yes + {no} no + {abstain} abstain make {sum}, not {total}.", sum=total, total=args["total"], **counts)
+    if total > present:
+        raise InvalidInputError("The counts add up to {sum}, but only {present} members are present or represented.", sum=total, present=present)
+    return {"ballots": total, **counts}
+
+
+# -- progress ------------------------------------------------------------------
+
+
+def announce_progress(session: Session, poll_ids: list[int]) -> None:
+    """Tell tablets how many have voted (and staff who has not), if it changed."""
+    for poll_id in poll_ids:
+        poll = session.get(Poll, poll_id)
+        if poll is None or poll.state not in ("open", "closed"):
+            continue
+        if poll.voted == poll.progress_sent and poll.state == "open":
+            continue
+        meeting = session.get(Meeting, poll.meeting_id)
+        eligible = eligible_voters(session, meeting)
+        voted = set(voted_ids(session, poll.id))
+        record_event(session, poll.meeting_id, "poll.progress",
+                     {"poll_id": poll.id, "voted": poll.voted, "eligible": len(eligible)})
+        record_event(session, poll.meeting_id, "poll.voters",
+                     {"poll_id": poll.id, "not_voted": sorted(set(eligible) - voted)},
+                     audience=AUDIENCE_STAFF)
+        poll.progress_sent = poll.voted
+        session.add(poll)
+
+
+# -- commands ------------------------------------------------------------------
+
+
+def _poll_arg(session: Session, meeting: Meeting, args: dict) -> Poll:
+    return get_poll(session, meeting.id, int_arg(args, "poll_id"))
+
+
+@command("poll.create", STAFF, "prepare a vote")
+def create_command(session: Session, meeting: Meeting, viewer: Viewer, args: dict) -> dict:
+    spec = plan_spec(meeting, session, str(args["plan"])) if args.get("plan") else args
+    poll = create_poll(session, meeting, spec, viewer)
+    return {"poll_id": poll.id, "state": poll.state}
+
+
+@command("poll.open", CHAIR, "open a vote")
+def open_command(session: Session, meeting: Meeting, viewer: Viewer, args: dict) -> dict:
+    return open_poll(session, meeting, _poll_arg(session, meeting, args), viewer)
+
+
+@command("poll.close", CHAIR, "close a vote")
+def close_command(session: Session, meeting: Meeting, viewer: Viewer, args: dict) -> dict:
+    return close_poll(session, meeting, _poll_arg(session, meeting, args), viewer)
+
+
+@command("poll.publish", CHAIR, "publish the result of a vote")
+def publish_command(session: Session, meeting: Meeting, viewer: Viewer, args: dict) -> dict:
+    return publish_poll(session, _poll_arg(session, meeting, args), viewer)
+
+
+@command("poll.cancel", CHAIR, "cancel a vote")
+def cancel_command(session: Session, meeting: Meeting, viewer: Viewer, args: dict) -> dict:
+    return cancel_poll(session, _poll_arg(session, meeting, args), viewer, args.get("reason"))
+
+
+@command("poll.repeat", CHAIR, "repeat a vote")
+def repeat_command(session: Session, meeting: Meeting, viewer: Viewer, args: dict) -> dict:
+    poll = _poll_arg(session, meeting, args)
+    return repeat_poll(session, meeting, poll, viewer, args.get("reason"))
+
+
+@command("poll.enter_counts", STAFF, "enter the counts of a vote")
+def counts_command(session: Session, meeting: Meeting, viewer: Viewer, args: dict) -> dict:
+    return enter_counts(session, meeting, _poll_arg(session, meeting, args), viewer, args)
+
+
+# keep_receipt=False: a receipt would store the answer next to the voter's id
+# and time; the voter list answers retries instead.
+@command("poll.cast", PARTICIPANTS, "vote", keep_receipt=False)
+def cast_command(session: Session, meeting: Meeting, viewer: Viewer, args: dict) -> dict:
+    poll = _poll_arg(session, meeting, args)
+    return cast_ballot(session, meeting, poll, viewer, args, session.info["command_id"])
+
+
+def recount_poll(session: Session, poll_id: int) -> dict[str, Any]:
+    """Count the stored ballots again, apart from the live counter, and compare."""
+    poll = session.get(Poll, poll_id)
+    if poll is None:
+        raise NotFoundError("Vote {poll} does not exist.", poll=poll_id)
+    meeting = session.get(Meeting, poll.meeting_id)
+    tally, digest = recount(session, poll, elections.candidate_ids(session, poll))
+    stored = json.loads(poll.result_json) if poll.result_json else None
+    figures = {k: stored[k] for k in ("members", "present", "weighted", "quorum")} if stored else None
+    result = build_result(session, meeting, poll, tally, figures)
+    return {"poll": poll_result(session, poll_id), "recount": result, "tally": tally,
+            "live_tally": json.loads(poll.tally_json or "{}"), "ballot_hash": digest,
+            "stored_hash": poll.ballot_hash, "matches": _same_outcome(stored, result, digest, poll)}
+
+
+def _same_outcome(stored: dict | None, result: dict, digest: str, poll: Poll) -> bool | None:
+    if stored is None or stored.get("entered_by_hand"):
+        return None
+    keys = ("counts", "candidates", "valid", "blank", "invalid", "ballots", "outcome")
+    return digest == poll.ballot_hash and all(stored.get(k) == result.get(k) for k in keys)
+
+
+
+@snapshot_section("polls")
+def _snapshot(session: Session, meeting: Meeting, viewer: Viewer) -> dict[str, Any]:
+    polls = [p for p in list_polls(session, meeting.id)
+             if viewer.is_staff or p.state != "prepared"]
+    eligible = eligible_voters(session, meeting)
+    view: dict[str, Any] = {
+        "polls": [poll_view(session, p, viewer.is_staff) for p in polls],
+        "eligible": len(eligible), "plans": [], "not_voted": {}, "voted_for": {}}
+    if viewer.participant_id is not None:
+        view["voted_for"] = list_voted_for(session, [p.id for p in polls], viewer.participant_id)
+    if viewer.is_staff:
+        view["plans"] = list_plans(session, meeting)
+        for poll in polls:
+            if poll.state == "open":
+                voted = set(voted_ids(session, poll.id))
+                view["not_voted"][poll.id] = sorted(set(eligible) - voted)
+    return view
