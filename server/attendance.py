@@ -34,6 +34,7 @@ from server.snapshot import snapshot_section
 from server.models import Attendance, AttendanceChange, Meeting, Participant, utcnow
 from server.models.floor import ATTENDANCE_STATES
 
+MAX_AT_ONCE = 5000
 STATUS_WORDS = {"present": "present", "absent": "absent", "excused": "excused",
                 "proxy": "represented by proxy"}
 
@@ -239,6 +240,41 @@ def set_attendance(session: Session, meeting: Meeting, person: Participant, stat
     return attendance_view(row)
 
 
+def check_in_many(session: Session, meeting: Meeting, people: list[Participant],
+                  by: Viewer) -> int:
+    """Mark many people present at once (a roll call); one quorum update for all."""
+    if meeting.state == "ended":
+        raise ConflictError("The meeting has ended; attendance can no longer change.")
+    rows, now, changed = attendance_rows(session, meeting.id), utcnow(), []
+    for person in people:
+        row = rows.get(person.id) or Attendance(meeting_id=meeting.id, participant_id=person.id)
+        if row.status == "present":
+            continue
+        row.status, row.changed_at, row.proxy_holder_id = "present", now, None
+        row.first_present_at = row.first_present_at or now
+        session.add(row)
+        session.add(AttendanceChange(meeting_id=meeting.id, participant_id=person.id,
+                                     status="present", method="manual",
+                                     by_id=by.participant_id, at=now))
+        changed.append(row)
+    session.flush()
+    _announce_many(session, meeting, changed, by)
+    return len(changed)
+
+
+def _announce_many(session: Session, meeting: Meeting, rows: list[Attendance],
+                   by: Viewer) -> None:
+    actor = by.participant_id
+    for row in rows:
+        record_event(session, meeting.id, "attendance.changed", attendance_view(row),
+                     audience=AUDIENCE_STAFF, actor_id=actor)
+        record_event(session, meeting.id, "attendance.mine",
+                     my_attendance(session, meeting.id, row.participant_id),
+                     audience=person_audience(row.participant_id), actor_id=actor)
+    record_event(session, meeting.id, "quorum", get_quorum(session, meeting).as_dict(),
+                 audience=AUDIENCE_ALL, actor_id=actor)
+
+
 def _holds_votes(session: Session, meeting_id: int, participant_id: int) -> bool:
     return bool(proxies_held(session, meeting_id, participant_id))
 
@@ -288,6 +324,16 @@ def check_in(session: Session, meeting: Meeting, viewer: Viewer, args: dict) -> 
         method = "manual"
     view = set_attendance(session, meeting, person, "present", by=viewer, method=method)
     return {**view, "name": person.name}
+
+
+@command("attendance.check_in_many", STAFF, "check participants in")
+def check_in_many_command(session: Session, meeting: Meeting, viewer: Viewer, args: dict) -> dict:
+    ids = args.get("participant_ids")
+    if not isinstance(ids, list) or len(ids) > MAX_AT_ONCE or not all(
+            isinstance(i, int) and not isinstance(i, bool) for i in ids):
+        raise InvalidInputError("List the participants to check in by their numbers, at most {most} at once.", most=MAX_AT_ONCE)
+    people = [get_person(session, meeting.id, pid) for pid in ids]
+    return {"checked_in": check_in_many(session, meeting, people, viewer)}
 
 
 @command("attendance.set", STAFF, "change attendance")
