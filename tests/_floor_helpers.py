@@ -49,8 +49,9 @@ class Room:
     def members(self) -> list[Viewer]:
         return [self.chair, *self.delegates]
 
-    def run(self, viewer: Viewer, name: str, command_id: str | None = None, **args: Any) -> dict:
-        response = self.store.write_sync(execute, viewer, name, command_id or new_id(), args)
+    def run(self, viewer: Viewer, command: str, command_id: str | None = None, /,
+            **args: Any) -> dict:
+        response = self.store.write_sync(execute, viewer, command, command_id or new_id(), args)
         return response["result"]
 
     def read(self, fn: Any, *args: Any) -> Any:
