@@ -96,8 +96,7 @@ timezone = "Asia/Ho_Chi_Minh"
 language = "en"
 
 [meeting.settings]
-quorum = "half"
-{settings}
+{settings if "quorum" in settings else 'quorum = "half"' + chr(10) + settings}
 
 [[participants]]
 key = "chair"
