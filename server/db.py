@@ -166,7 +166,8 @@ class Store:
         except Exception as exc:  # the commit itself failed: nobody is stored
             log.error("A write batch of %d jobs failed to commit.", len(batch), exc_info=True)
             for _fn, _args, future in batch:
-                future.set_exception(exc)
+                if not future.cancelled():
+                    future.set_exception(exc)
             return
         if events and self.after_commit is not None:
             try:
@@ -174,6 +175,8 @@ class Store:
             except Exception:
                 log.error("Publishing committed events failed.", exc_info=True)
         for future, ok, value in outcomes:
+            if future.cancelled():  # the caller stopped waiting (a closed socket)
+                continue
             if ok:
                 future.set_result(value)
             else:

@@ -126,3 +126,14 @@ def test_migrations_are_applied_at_start_and_are_idempotent(database_url):
     store.close()
 
     assert version
+
+
+def test_a_caller_that_stops_waiting_does_not_stop_the_writer(store):
+    gate = threading.Event()
+    blocker = store.submit(lambda session: gate.wait(10))
+    abandoned = store.submit(lambda session: "nobody waits for me")
+    abandoned.cancel()  # what asyncio does when a closed socket's task is cancelled
+    gate.set()
+    blocker.result(timeout=10)
+
+    assert store.submit(lambda session: "still writing").result(timeout=10) == "still writing"
