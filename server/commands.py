@@ -41,6 +41,9 @@ class Command:
 
 
 COMMANDS: dict[str, Command] = {}
+# Checks every command passes before it runs, e.g. that the meeting is not
+# archived (server.organization adds that one); each raises a MeetingError.
+GUARDS: list[Callable[[Session, Meeting], None]] = []
 
 
 def command(name: str, roles: frozenset[str], action: str,
@@ -79,6 +82,8 @@ def execute(session: Session, viewer: Viewer, name: str, command_id: str,
     meeting = lock_meeting(session, viewer.meeting_id)
     if meeting is None:
         raise NotFoundError("This meeting no longer exists.")
+    for guard in GUARDS:
+        guard(session, meeting)
     # Commands without a receipt (a secret ballot) keep their own proof of a retry.
     session.info["command_id"] = command_id
     result = cmd.handler(session, meeting, viewer, args) or {}
