@@ -24,6 +24,7 @@ from server.errors import MeetingError
 from server.settings import Settings, load_settings
 from server.web import api, errors, pages, sockets
 from server.web import floor as floor_routes  # also registers the floor's commands
+from server.web import organize as organize_routes  # organizer pages, badges
 from server.web.security import AttemptLimiter, SecurityMiddleware
 from server.web import library as library_routes
 
@@ -36,6 +37,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or load_settings()
     routes = [
         *floor_routes.routes,  # before pages: /m/{id}/checkin
+        *organize_routes.routes,  # before pages: /m/{id}/organize, cards.pdf
         *pages.routes, *api.routes, *sockets.routes,
         *library_routes.routes,
         Mount("/static", StaticFiles(directory=CLIENT_DIR / "static"), name="static"),

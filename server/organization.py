@@ -25,8 +25,10 @@ from datetime import datetime, timedelta
 from sqlmodel import Session, col, select
 
 from server.access import new_access_code
+from server.commands import GUARDS
 from server.errors import ConflictError, InvalidInputError, NotFoundError
 from server.eventlog import record_event
+from server.imports.vietnamese import fold, matches, name_key
 from server.meetings import get_meeting
 from server.models import (
     AgendaItem,
@@ -40,7 +42,6 @@ from server.models import (
     utcnow,
 )
 from server.models.organization import BODY_KINDS
-from server.imports.vietnamese import fold, matches, name_key
 from server.staff import Actor, record_change
 
 KEY_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
@@ -187,6 +188,14 @@ def is_archived(session: Session, meeting_id: int) -> bool:
 def ensure_not_archived(session: Session, meeting_id: int) -> None:
     if is_archived(session, meeting_id):
         raise ConflictError("This meeting is archived and can no longer be changed. Copy it to prepare a new meeting.")
+
+
+def _refuse_when_archived(session: Session, meeting: Meeting) -> None:
+    ensure_not_archived(session, meeting.id)
+
+
+if _refuse_when_archived not in GUARDS:
+    GUARDS.append(_refuse_when_archived)
 
 
 def archive_meeting(session: Session, meeting_id: int, actor: Actor) -> MeetingRecord:

@@ -21,11 +21,19 @@ from server.badges import (
     render_pdf,
     text_width_mm,
 )
-from server.errors import ConflictError, InvalidInputError, NotFoundError, NotLoggedInError
+from server.errors import (
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+    NotLoggedInError,
+)
 from server.models import LoginSession, Meeting, Participant
 from server.organization import link_participant
 from server.staff import COMMAND_LINE
-from tests._organize_fixtures import add_meeting, org_store  # noqa: F401
+from tests import _organize_fixtures
+from tests._organize_fixtures import add_meeting
+
+org_store = _organize_fixtures.org_store  # the fixture, under its own name
 
 BASE = "http://plenary.example:8000"
 LONG_NAME = ("Nguyễn Thị Phương Thảo Hoàng Lê Vũ Trần Đặng Quỳnh Hương Giang "

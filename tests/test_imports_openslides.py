@@ -16,9 +16,18 @@ from server.imports.openslides import (
     read_export,
     read_motions_csv,
 )
-from server.models import AgendaItem, Meeting, MeetingRecord, Participant, ParticipantProfile
+from server.models import (
+    AgendaItem,
+    Meeting,
+    MeetingRecord,
+    Participant,
+    ParticipantProfile,
+)
 from server.staff import COMMAND_LINE
-from tests._organize_fixtures import add_meeting, org_store  # noqa: F401
+from tests import _organize_fixtures
+from tests._organize_fixtures import add_meeting
+
+org_store = _organize_fixtures.org_store  # the fixture, under its own name
 
 DATA = Path(__file__).parent / "data" / "openslides"
 EXAMPLE = (DATA / "openslides-example-data.json").read_bytes()

@@ -10,8 +10,11 @@ from server.errors import ConflictError, InvalidInputError, NotFoundError
 from server.imports.participants import commit_participants, preview_participants
 from server.models import Participant, ParticipantProfile, Person
 from server.staff import COMMAND_LINE
-from tests._organize_fixtures import add_meeting, org_store  # noqa: F401
+from tests import _organize_fixtures
+from tests._organize_fixtures import add_meeting
 from tests._participant_files import HEADER, PEOPLE, csv_text, encode, xlsx_bytes
+
+org_store = _organize_fixtures.org_store  # the fixture, under its own name
 
 
 def preview(store, meeting_id, data, filename="dai-bieu.csv"):
