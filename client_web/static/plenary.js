@@ -7,7 +7,9 @@
   const HEARTBEAT_MS = 15000;
   const SILENCE_MS = HEARTBEAT_MS * 2.5;
   const BACKOFF_MIN_MS = 500;
-  const BACKOFF_MAX_MS = 20000;
+  // Capped low: after a server restart a whole hall is back within a few seconds,
+  // spread over the jitter window; a failed attempt costs next to nothing.
+  const BACKOFF_MAX_MS = 4000;
 
   const catalog = JSON.parse(document.getElementById("i18n").textContent || "{}");
   function t(text, params) {
