@@ -22,11 +22,12 @@ from server import book, library, presenting  # noqa: F401  (documents: commands
 from server.db import Store, migrate
 from server.errors import MeetingError
 from server.settings import Settings, load_settings
-from server.web import api, errors, pages, sockets
+from server.web import api, errors, ops, pages, sockets
 from server.web import floor as floor_routes  # also registers the floor's commands
 from server.web import organize as organize_routes  # organizer pages, badges
 from server.web.security import AttemptLimiter, SecurityMiddleware
 from server.web import library as library_routes
+from server.web import minutes as minutes_routes  # also registers the minutes commands
 
 log = logging.getLogger(__name__)
 CLIENT_DIR = Path(__file__).resolve().parent.parent / "client_web"
@@ -36,10 +37,12 @@ SESSION_COOKIE = "plenary_session"
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or load_settings()
     routes = [
+        *ops.routes,  # /healthz and /metrics, ahead of api's plain health route
         *floor_routes.routes,  # before pages: /m/{id}/checkin
         *organize_routes.routes,  # before pages: /m/{id}/organize, cards.pdf
         *pages.routes, *api.routes, *sockets.routes,
         *library_routes.routes,
+        *minutes_routes.routes,
         Mount("/static", StaticFiles(directory=CLIENT_DIR / "static"), name="static"),
     ]
     middleware = [Middleware(SecurityMiddleware), Middleware(
