@@ -174,9 +174,11 @@ class Server:
                 self.process.wait(timeout=15)
 
 
-def start_plenary(data_dir: Path, port: int, database_url: str = "", broker: str = "auto") -> Server:
+def start_plenary(data_dir: Path, port: int, database_url: str = "", broker: str = "auto",
+                  redis_url: str = "") -> Server:
     env = {**os.environ, "PLENARY_SECRET_KEY": SECRET, "PLENARY_LOG_LEVEL": "warning",
-           "PLENARY_DATABASE_URL": database_url, "PLENARY_BROKER": broker}
+           "PLENARY_DATABASE_URL": database_url, "PLENARY_BROKER": broker,
+           "PLENARY_REDIS_URL": redis_url}
     command = [sys.executable, "-m", "server", "--data-dir", str(data_dir), "serve",
                "--port", str(port)]
     return _start(command, env, port, data_dir / f"server-{port}.log", "/healthz")
@@ -189,9 +191,9 @@ def start_floor(workdir: Path) -> Server:
 
 
 def _start(command: list[str], env: dict, port: int, log: Path, probe: str) -> Server:
-    output = log.open("ab")
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT,
-                               preexec_fn=_raise_fd_limit)
+    with log.open("ab") as output:  # the child keeps its own copy
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output,
+                                   stderr=subprocess.STDOUT, preexec_fn=_raise_fd_limit)
     server = Server(port, process, log)
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
@@ -234,10 +236,14 @@ class Workers:
     """The tablet processes, each driven by JSON lines over its stdin and stdout."""
 
     def __init__(self, count: int, workdir: Path) -> None:
-        self.processes = [subprocess.Popen(
-            [sys.executable, "-m", "bench._tablets"], cwd=ROOT, stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, stderr=(workdir / f"tablets-{i}.log").open("ab"),
-            text=True, preexec_fn=_raise_fd_limit) for i in range(count)]
+        self.processes = [self._start(workdir / f"tablets-{i}.log") for i in range(count)]
+
+    @staticmethod
+    def _start(log: Path) -> subprocess.Popen:
+        with log.open("ab") as errors:
+            return subprocess.Popen(
+                [sys.executable, "-m", "bench._tablets"], cwd=ROOT, stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE, stderr=errors, text=True, preexec_fn=_raise_fd_limit)
 
     def ask_all(self, commands: list[dict]) -> list[dict]:
         for process, command in zip(self.processes, commands, strict=True):
