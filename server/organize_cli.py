@@ -148,8 +148,8 @@ def cmd_copy(args: argparse.Namespace, settings: Settings) -> int:
         if args.start:
             start = datetime.fromisoformat(args.start)
             start = start if start.tzinfo else start.replace(tzinfo=ZoneInfo(source.timezone))
-        copy = store.write_sync(copy_meeting, source.id, COMMAND_LINE, key=args.key,
-                                title=args.title, starts_at=start)
+        copy = store.write_sync(lambda session: copy_meeting(
+            session, source.id, COMMAND_LINE, key=args.key, title=args.title, starts_at=start))
         local = copy.starts_at.astimezone(ZoneInfo(copy.timezone))
         print(f"Copied meeting {source.key} to meeting {copy.id} ({copy.key}), "
               f"starting {local:%Y-%m-%d %H:%M} {copy.timezone}.")

@@ -114,7 +114,8 @@
         const cell = row.cells[name];
         const levels = cell.problems.map((p) => p.level);
         const cls = levels.includes("error") ? "cell-error" : levels.includes("warning") ? "cell-warning" : "";
-        return el("td", {class: cls, "data-field": name}, el("span", {}, cell.value),
+        const shown = name === "role" ? t(cell.value) : cell.value;
+        return el("td", {class: cls, "data-field": name}, el("span", {}, shown),
           cell.problems.map((p) => el("small", {class: "problem problem-" + p.level}, problemText(p))));
       }))));
     $("import-summary").textContent = t("{rows} rows: {errors} errors, {warnings} warnings.",
