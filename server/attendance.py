@@ -22,13 +22,16 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import and_
 from sqlmodel import Session, col, select
 
 from server._floorsettings import FloorSettings, floor_settings
 from server.access import Viewer, normalize_code
 from server.commands import PARTICIPANTS, STAFF, command, int_arg
 from server.errors import ConflictError, InvalidInputError, NotAllowedError, NotFoundError
-from server.eventlog import AUDIENCE_ALL, AUDIENCE_STAFF, person_audience, record_event
+from server.eventlog import (
+    AUDIENCE_ALL, AUDIENCE_PUBLIC, AUDIENCE_STAFF, person_audience, record_event,
+)
 from server.meetings import get_meeting
 from server.snapshot import snapshot_section
 from server.models import Attendance, AttendanceChange, Meeting, Participant, utcnow
@@ -77,6 +80,26 @@ def list_members(session: Session, meeting: Meeting) -> list[Participant]:
     return [p for p in session.exec(stmt) if is_voting_member(p, settings)]
 
 
+@dataclass(frozen=True)
+class Member:
+    id: int
+    key: str
+    status: str
+
+
+def member_states(session: Session, meeting: Meeting) -> list[Member]:
+    """Every voting member with their attendance, in one query (no ORM objects)."""
+    roles = ("delegate", "chair") if floor_settings(meeting).chair_votes else ("delegate",)
+    joined = and_(col(Attendance.participant_id) == Participant.id,
+                  Attendance.meeting_id == meeting.id)
+    stmt = (select(Participant.id, Participant.key, Attendance.status)
+            .outerjoin(Attendance, joined)
+            .where(Participant.meeting_id == meeting.id, Participant.active == True,  # noqa: E712
+                   col(Participant.role).in_(roles))
+            .order_by(col(Participant.sort_order)))
+    return [Member(pid, key, state or "absent") for pid, key, state in session.exec(stmt)]
+
+
 def get_person(session: Session, meeting_id: int, participant_id: int) -> Participant:
     person = session.get(Participant, participant_id)
     if person is None or person.meeting_id != meeting_id or not person.active:
@@ -103,11 +126,11 @@ def attendance_rows(session: Session, meeting_id: int) -> dict[int, Attendance]:
 
 
 def status_of(session: Session, meeting_id: int, participant_id: int) -> str:
-    row = _row(session, meeting_id, participant_id)
+    row = attendance_row(session, meeting_id, participant_id)
     return row.status if row else "absent"
 
 
-def _row(session: Session, meeting_id: int, participant_id: int) -> Attendance | None:
+def attendance_row(session: Session, meeting_id: int, participant_id: int) -> Attendance | None:
     stmt = select(Attendance).where(Attendance.meeting_id == meeting_id,
                                     Attendance.participant_id == participant_id)
     return session.exec(stmt).first()
@@ -126,9 +149,8 @@ def proxies_held(session: Session, meeting_id: int, holder_id: int) -> list[Part
 
 def get_quorum(session: Session, meeting: Meeting) -> Quorum:
     settings = floor_settings(meeting)
-    members = list_members(session, meeting)
-    rows = attendance_rows(session, meeting.id)
-    states = [rows[p.id].status if p.id in rows else "absent" for p in members]
+    members = member_states(session, meeting)
+    states = [m.status for m in members]
     present, represented = states.count("present"), states.count("proxy")
     required = required_for_quorum(settings.quorum, len(members))
     counted = present + (represented if settings.quorum_counts_proxies else 0)
@@ -159,7 +181,7 @@ def quorum_rule_text(settings: FloorSettings) -> str:
 
 
 def my_attendance(session: Session, meeting_id: int, participant_id: int) -> dict[str, Any]:
-    row = _row(session, meeting_id, participant_id)
+    row = attendance_row(session, meeting_id, participant_id)
     carries = proxies_held(session, meeting_id, participant_id)
     return {"status": row.status if row else "absent",
             "proxy_holder_id": row.proxy_holder_id if row else None,
@@ -218,7 +240,7 @@ def set_attendance(session: Session, meeting: Meeting, person: Participant, stat
         raise InvalidInputError("The attendance status must be one of: present, absent, excused, proxy.")
     if meeting.state == "ended":
         raise ConflictError("The meeting has ended; attendance can no longer change.")
-    row = _row(session, meeting.id, person.id) or Attendance(
+    row = attendance_row(session, meeting.id, person.id) or Attendance(
         meeting_id=meeting.id, participant_id=person.id)
     if status == "proxy":
         ensure_proxy_allowed(session, meeting, person, holder)
@@ -264,13 +286,14 @@ def check_in_many(session: Session, meeting: Meeting, people: list[Participant],
 
 def _announce_many(session: Session, meeting: Meeting, rows: list[Attendance],
                    by: Viewer) -> None:
+    """Three events for a roll call of any size: staff rows, the ids, the quorum."""
     actor = by.participant_id
-    for row in rows:
-        record_event(session, meeting.id, "attendance.changed", attendance_view(row),
-                     audience=AUDIENCE_STAFF, actor_id=actor)
-        record_event(session, meeting.id, "attendance.mine",
-                     my_attendance(session, meeting.id, row.participant_id),
-                     audience=person_audience(row.participant_id), actor_id=actor)
+    record_event(session, meeting.id, "attendance.changed_many",
+                 {"rows": [attendance_view(r) for r in rows]},
+                 audience=AUDIENCE_STAFF, actor_id=actor)
+    record_event(session, meeting.id, "attendance.roll_call",
+                 {"status": "present", "participant_ids": [r.participant_id for r in rows]},
+                 audience=AUDIENCE_PUBLIC, actor_id=actor)
     record_event(session, meeting.id, "quorum", get_quorum(session, meeting).as_dict(),
                  audience=AUDIENCE_ALL, actor_id=actor)
 
@@ -368,7 +391,5 @@ def _snapshot(session: Session, meeting: Meeting, viewer: Viewer) -> dict[str, A
         view["mine"] = my_attendance(session, meeting.id, viewer.participant_id)
     if viewer.is_staff:
         view["rows"] = [attendance_view(r) for r in attendance_rows(session, meeting.id).values()]
-        settings = floor_settings(meeting)
-        stmt = select(Participant).where(Participant.meeting_id == meeting.id)
-        view["members"] = [p.id for p in session.exec(stmt) if is_voting_member(p, settings)]
+        view["members"] = [m.id for m in member_states(session, meeting)]
     return view

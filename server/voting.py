@@ -40,10 +40,12 @@ from server._floorsettings import FloorSettings, floor_settings
 from server._majority import ELECTION_THRESHOLDS, MOTION_CHOICES, MOTION_RULES, decide_motion
 from server.access import Viewer
 from server.agenda import get_item
-from server.attendance import attendance_rows, get_quorum, is_voting_member, list_members
+from server.attendance import (
+    attendance_row, get_quorum, is_voting_member, member_states, status_of,
+)
 from server.commands import CHAIR, PARTICIPANTS, STAFF, command, int_arg
 from server.errors import ConflictError, InvalidInputError, NotAllowedError, NotFoundError
-from server.eventlog import AUDIENCE_ALL, AUDIENCE_PUBLIC, AUDIENCE_STAFF, record_event
+from server.eventlog import AUDIENCE_PUBLIC, AUDIENCE_STAFF, record_event
 from server.models import Ballot, Meeting, Participant, Poll, PollVoter, utcnow
 from server.snapshot import snapshot_section
 
@@ -96,14 +98,9 @@ def voter_weight(person: Participant, settings: FloorSettings) -> int:
 
 def eligible_voters(session: Session, meeting: Meeting) -> dict[int, int]:
     """participant id -> weight, for every member who may vote now."""
-    settings = floor_settings(meeting)
-    rows = attendance_rows(session, meeting.id)
-    found = {}
-    for person in list_members(session, meeting):
-        row = rows.get(person.id)
-        if row is not None and row.status in ("present", "proxy"):
-            found[person.id] = voter_weight(person, settings)
-    return found
+    weights = floor_settings(meeting).vote_weights
+    return {m.id: weights.get(m.key, 1) for m in member_states(session, meeting)
+            if m.status in ("present", "proxy")}
 
 
 def voted_ids(session: Session, poll_id: int) -> list[int]:
@@ -306,7 +303,7 @@ def build_result(session: Session, meeting: Meeting, poll: Poll, tally: dict[str
 def room_figures(session: Session, meeting: Meeting) -> dict[str, Any]:
     """Members, those present or represented (by weight), and the quorum, now."""
     settings = floor_settings(meeting)
-    members = sum(voter_weight(p, settings) for p in list_members(session, meeting))
+    members = sum(settings.vote_weights.get(m.key, 1) for m in member_states(session, meeting))
     return {"members": members, "present": sum(eligible_voters(session, meeting).values()),
             "weighted": bool(settings.vote_weights),
             "quorum": get_quorum(session, meeting).as_dict()}
@@ -422,13 +419,12 @@ def _voter(session: Session, meeting: Meeting, viewer: Viewer, args: dict) -> Pa
     me = session.get(Participant, viewer.participant_id)
     if me is None or not is_voting_member(me, settings):
         raise NotAllowedError("Only voting members may vote.")
-    rows = attendance_rows(session, meeting.id)
-    if rows.get(me.id) is None or rows[me.id].status != "present":
+    if status_of(session, meeting.id, me.id) != "present":
         raise NotAllowedError("You are not checked in. Only members who are present may vote; please check in first.")
     if args.get("on_behalf_of") in (None, me.id):
         return me
     other = session.get(Participant, int_arg(args, "on_behalf_of"))
-    row = rows.get(other.id) if other and other.meeting_id == meeting.id else None
+    row = attendance_row(session, meeting.id, other.id) if other else None
     if row is None or row.status != "proxy" or row.proxy_holder_id != me.id:
         raise NotAllowedError("You do not carry a proxy for this member.")
     return other

@@ -154,7 +154,10 @@ async def announce_progress_forever(store: Any, interval: float = PROGRESS_INTER
         if not poll_ids:
             continue
         try:
-            await store.write(voting.announce_progress, poll_ids)
+            # shielded: stopping the server mid-write must not cancel the job's answer
+            await asyncio.shield(store.write(voting.announce_progress, poll_ids))
+        except asyncio.CancelledError:
+            raise
         except Exception:
             log.warning("Announcing vote progress failed; it is tried again.", exc_info=True)
             for poll_id in poll_ids:
