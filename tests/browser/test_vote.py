@@ -1,0 +1,71 @@
+"""A delegate votes on a tablet while other ballots arrive; the projector shows the result."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tests.browser.conftest import TABLET_LANDSCAPE, LiveServer
+
+pytestmark = pytest.mark.browser
+
+
+def staff_client(server: LiveServer, role: str) -> httpx.Client:
+    http = httpx.Client(base_url=server.url)
+    response = http.post("/login", data={"code": server.meeting.code(role)})
+    assert response.status_code in (200, 303), response.text
+    return http
+
+
+def command(http: httpx.Client, server: LiveServer, name: str, **args) -> dict:
+    command.count = getattr(command, "count", 0) + 1
+    response = http.post(f"/api/meetings/{server.meeting.id}/commands",
+                         json={"id": f"browser-{command.count}", "name": name, "args": args})
+    assert response.status_code == 200, response.text
+    return response.json()["result"]
+
+
+def person_id(server: LiveServer, role: str, index: int = 0) -> int:
+    return server.meeting.people[server.meeting.code(role, index)].id
+
+
+def test_a_delegate_votes_on_the_tablet_and_the_projector_shows_the_result(
+        browser, live_server: LiveServer, screenshot_dir) -> None:
+    server = live_server
+    chair = staff_client(server, "chair")
+    secretary = staff_client(server, "secretary")
+    command(chair, server, "meeting.start")
+    members = [person_id(server, "chair")] + [person_id(server, "delegate", i) for i in range(5)]
+    command(secretary, server, "attendance.check_in_many", participant_ids=members)
+    poll = command(secretary, server, "poll.create", title="Thông qua chương trình kỳ họp",
+                   rule="absolute_members")["poll_id"]
+    command(chair, server, "poll.open", poll_id=poll)
+
+    tablet = browser.new_page(viewport=TABLET_LANDSCAPE)
+    tablet.goto(f"{server.url}/login?code={server.meeting.code('delegate')}")
+    tablet.goto(f"{server.url}/m/{server.meeting.id}?lang=en")
+    ballot = tablet.locator(f'[data-poll="{poll}"] form.ballot')
+    ballot.locator(".choice-yes input").check()
+    for index in (1, 2, 3):  # other ballots arrive while this one is half filled
+        with httpx.Client(base_url=server.url) as delegate:
+            delegate.post("/login", data={"code": server.meeting.code("delegate", index)})
+            command(delegate, server, "poll.cast", poll_id=poll, choice="yes")
+    tablet.wait_for_selector(f'[data-progress="{poll}"]:has-text("3 of 6")')
+    assert ballot.locator(".choice-yes input").is_checked()
+    ballot.locator("[data-action=cast]").click()
+    tablet.wait_for_selector('[data-bind="voted"]')
+
+    projector = browser.new_page(viewport=TABLET_LANDSCAPE)
+    projector.goto(f"{server.url}/m/{server.meeting.id}/projector?key={server.projector_key}&lang=en")
+    projector.wait_for_selector(".quorum.is-met")
+    command(chair, server, "poll.close", poll_id=poll)
+    command(chair, server, "poll.publish", poll_id=poll)
+
+    outcome = projector.wait_for_selector(f'[data-result="{poll}"] [data-outcome="adopted"]')
+    assert outcome.text_content() == "Adopted: 4 yes out of 6 (all members); 4 yes needed."
+    assert projector.locator(f'[data-result="{poll}"] .bar').count() == 3
+    projector.screenshot(path=str(screenshot_dir / "vote-projector-result.png"))
+    tablet.screenshot(path=str(screenshot_dir / "vote-tablet.png"))
+    tablet.wait_for_selector(f'[data-result="{poll}"]')
+    chair.close()
+    secretary.close()
