@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from server._floorcli import add_floor_commands
 from server.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
@@ -79,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     from server.organize_cli import add_organizer_commands
 
     add_organizer_commands(sub)  # import-participants, import-openslides, copy, badges
+    add_floor_commands(sub)  # recount
     return parser
 
 

@@ -617,3 +617,35 @@ def test_a_poll_row_is_stored_with_its_result(running_room: Room) -> None:
     poll = running_room.read(lambda s: s.get(Poll, poll_id))
 
     assert json.loads(poll.result_json)["ballot_hash"] == poll.ballot_hash
+
+
+# -- plenary recount POLL ------------------------------------------------------
+
+
+def test_plenary_recount_prints_the_same_result_and_the_ballot_hash(running_room: Room, settings,
+                                                                    capsys) -> None:
+    from server.cli import main
+
+    room = running_room
+    poll_id = open_vote(room, rule="absolute_members")
+    for viewer, choice in zip(room.members, ["yes", "yes", "no", "yes", "abstain", "yes"]):
+        room.run(viewer, "poll.cast", poll_id=poll_id, choice=choice)
+    room.run(room.chair, "poll.close", poll_id=poll_id)
+    stored = result(room, poll_id)
+
+    code = main(["--data-dir", str(settings.data_dir), "recount", str(poll_id)])
+
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "Yes 4, no 1, abstain 1" in out
+    assert stored["outcome_text"] in out
+    assert f"Ballot set SHA-256: {stored['ballot_hash']}" in out
+    assert out.rstrip().endswith("The recount matches the stored result.")
+
+
+def test_plenary_recount_names_an_unknown_vote(settings, client, capsys) -> None:
+    from server.cli import main
+
+    code = main(["--data-dir", str(settings.data_dir), "recount", "77"])
+
+    assert (code, capsys.readouterr().err.strip()) == (1, "Vote 77 does not exist.")
