@@ -268,3 +268,24 @@ def test_reissue_for_a_participant_of_another_meeting_is_not_found(org_store):
         org_store.write_sync(reissue_card, meeting, other.id, COMMAND_LINE)
 
     assert caught.value.message == f"Participant {other.id} is not in this meeting."
+
+
+def test_the_qr_svg_draws_exactly_the_dark_modules_of_the_code():
+    import re
+
+    import qrcode
+
+    from server.badges import qr_svg
+
+    link = login_link(BASE, "ABCD-EFGH-JKMN")
+    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=1)
+    code.add_data(link)
+    code.make(fit=True)
+    matrix = code.get_matrix()
+
+    drawn = [[False] * len(matrix) for _ in matrix]
+    for x, y, length in re.findall(r"M(\d+) (\d+)h(\d+)", qr_svg(link).decode()):
+        for dx in range(int(length)):
+            drawn[int(y)][int(x) + dx] = True
+
+    assert drawn == matrix
