@@ -88,7 +88,20 @@ class Member:
 
 
 def member_states(session: Session, meeting: Meeting) -> list[Member]:
-    """Every voting member with their attendance, in one query (no ORM objects)."""
+    """Every voting member with their attendance, in one query (no ORM objects).
+
+    Kept for the session while the meeting's sequence stays the same: every
+    change of attendance records an event, which moves the sequence on.
+    """
+    cache = session.info.setdefault("member_states", {})
+    key = (meeting.id, meeting.last_seq)
+    if key not in cache:
+        cache.clear()
+        cache[key] = _load_member_states(session, meeting)
+    return cache[key]
+
+
+def _load_member_states(session: Session, meeting: Meeting) -> list[Member]:
     roles = ("delegate", "chair") if floor_settings(meeting).chair_votes else ("delegate",)
     joined = and_(col(Attendance.participant_id) == Participant.id,
                   Attendance.meeting_id == meeting.id)
