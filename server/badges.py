@@ -69,16 +69,38 @@ class Layout:
     def margins_mm(self) -> tuple[float, float]:
         """Top and left margins that centre the cards on the sheet."""
         width, height = self.page_mm
-        return ((height - self.rows * self.card_mm[1]) / 2,
-                (width - self.columns * self.card_mm[0]) / 2)
+        return (
+            (height - self.rows * self.card_mm[1]) / 2,
+            (width - self.columns * self.card_mm[0]) / 2,
+        )
 
 
-LAYOUTS = {layout.name: layout for layout in (
-    Layout("a4-2x5", "A4", (210, 297), 2, 5, (85, 54), "A4, 10 cards of 85 × 54 mm"),
-    Layout("a4-2x4", "A4", (210, 297), 2, 4, (99.1, 67.7), "A4, 8 badges of 99.1 × 67.7 mm"),
-    Layout("letter-2x5", "letter", (215.9, 279.4), 2, 5, (88.9, 50.8),
-           "US Letter, 10 cards of 3.5 × 2 in"),
-)}
+LAYOUTS = {
+    layout.name: layout
+    for layout in (
+        Layout(
+            "a4-2x5", "A4", (210, 297), 2, 5, (85, 54), "A4, 10 cards of 85 × 54 mm"
+        ),
+        Layout(
+            "a4-2x4",
+            "A4",
+            (210, 297),
+            2,
+            4,
+            (99.1, 67.7),
+            "A4, 8 badges of 99.1 × 67.7 mm",
+        ),
+        Layout(
+            "letter-2x5",
+            "letter",
+            (215.9, 279.4),
+            2,
+            5,
+            (88.9, 50.8),
+            "US Letter, 10 cards of 3.5 × 2 in",
+        ),
+    )
+}
 
 
 @dataclass
@@ -112,7 +134,7 @@ class BadgeSheet:
     @property
     def pages(self) -> list[list[Card]]:
         size = self.layout.per_page
-        return [self.cards[i:i + size] for i in range(0, len(self.cards), size)]
+        return [self.cards[i : i + size] for i in range(0, len(self.cards), size)]
 
     @property
     def shortened(self) -> list[int]:
@@ -127,8 +149,12 @@ def find_font(file_name: str) -> Path | None:
         if (folder / file_name).is_file():
             return folder / file_name
     if shutil.which("fc-match"):
-        found = subprocess.run(["fc-match", "-f", "%{file}", file_name.removesuffix(".ttf")],
-                               capture_output=True, text=True, check=False).stdout
+        found = subprocess.run(
+            ["fc-match", "-f", "%{file}", file_name.removesuffix(".ttf")],
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout
         if found.endswith(file_name):
             return Path(found)
     return None
@@ -171,13 +197,22 @@ def wrap(text: str, size_pt: float, width_mm: float) -> list[str] | None:
     return lines
 
 
-def fit_text(text: str, width_mm: float, height_mm: float, sizes: list[float] = NAME_SIZES,
-             max_lines: int = MAX_NAME_LINES) -> FittedText:
+def fit_text(
+    text: str,
+    width_mm: float,
+    height_mm: float,
+    sizes: list[float] = NAME_SIZES,
+    max_lines: int = MAX_NAME_LINES,
+) -> FittedText:
     """The largest size at which ``text`` fits the box, wrapped, or cut to fit."""
     for size in sizes:
         lines = wrap(text, size, width_mm)
         line_mm = size * LINE_HEIGHT * PT_TO_MM
-        if lines is not None and len(lines) <= max_lines and len(lines) * line_mm <= height_mm:
+        if (
+            lines is not None
+            and len(lines) <= max_lines
+            and len(lines) * line_mm <= height_mm
+        ):
             return FittedText(lines, size)
     size = sizes[-1]
     room = max(1, min(max_lines, int(height_mm // (size * LINE_HEIGHT * PT_TO_MM))))
@@ -200,7 +235,7 @@ def _cut(text: str, size: float, width_mm: float, room: int) -> list[str]:
     last = lines[room - 1]
     while last and text_width_mm(last + "…", size) > width_mm:
         last = last[:-1]
-    return lines[:room - 1] + [last.rstrip() + "…"]
+    return lines[: room - 1] + [last.rstrip() + "…"]
 
 
 # -- what goes on the cards ---------------------------------------------------
@@ -239,8 +274,10 @@ def qr_svg(data: str) -> bytes:
                 x += 1
             runs.append(f"M{start} {y}h{x - start}v1h-{x - start}z")
     size = len(matrix)
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {size} {size}" '
-            f'shape-rendering="crispEdges"><path d="{"".join(runs)}"/></svg>').encode()
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {size} {size}" '
+        f'shape-rendering="crispEdges"><path d="{"".join(runs)}"/></svg>'
+    ).encode()
 
 
 def local_time(meeting: Meeting, language: str) -> str:
@@ -250,8 +287,10 @@ def local_time(meeting: Meeting, language: str) -> str:
     zone = ZoneInfo(meeting.timezone)
     start = meeting.starts_at
     pattern = "HH:mm, EEEE d/M/y" if language == "vi" else "EEEE d MMMM y, HH:mm"
-    return format_datetime(start.astimezone(zone), pattern, locale=language) + \
-        f" ({_zone_label(start, zone)})"
+    return (
+        format_datetime(start.astimezone(zone), pattern, locale=language)
+        + f" ({_zone_label(start, zone)})"
+    )
 
 
 def _zone_label(moment: datetime, zone: ZoneInfo) -> str:
@@ -264,13 +303,23 @@ def _zone_label(moment: datetime, zone: ZoneInfo) -> str:
 def get_layout(name: str) -> Layout:
     if name not in LAYOUTS:
         known = ", ".join(LAYOUTS)
-        raise InvalidInputError("There is no card sheet called {name}. Choose one of: {known}.", name=name, known=known)
+        raise InvalidInputError(
+            "There is no card sheet called {name}. Choose one of: {known}.",
+            name=name,
+            known=known,
+        )
     return LAYOUTS[name]
 
 
-def badge_sheet(session: Session, meeting_id: int, base_url: str, layout_name: str = "a4-2x5",
-                participant_ids: list[int] | None = None, show_code: bool = True,
-                language: str | None = None) -> BadgeSheet:
+def badge_sheet(
+    session: Session,
+    meeting_id: int,
+    base_url: str,
+    layout_name: str = "a4-2x5",
+    participant_ids: list[int] | None = None,
+    show_code: bool = True,
+    language: str | None = None,
+) -> BadgeSheet:
     """Everything the PDF shows, read in one go."""
     layout = get_layout(layout_name)
     meeting = get_meeting(session, meeting_id)
@@ -278,23 +327,44 @@ def badge_sheet(session: Session, meeting_id: int, base_url: str, layout_name: s
     people = _people(session, meeting_id, participant_ids)
     seats = seats_of(session, meeting_id)
     box = _name_box(layout)
-    sheet = BadgeSheet(fit_text(meeting.title, box[0] + _qr_mm(layout), 7.5,
-                                [7.0, 6.5, 6.0, 5.5, 5.0], 2),
-                       local_time(meeting, language), layout, language, show_code)
+    sheet = BadgeSheet(
+        fit_text(
+            meeting.title, box[0] + _qr_mm(layout), 7.5, [7.0, 6.5, 6.0, 5.5, 5.0], 2
+        ),
+        local_time(meeting, language),
+        layout,
+        language,
+        show_code,
+    )
     for person in people:
-        sheet.cards.append(Card(person.id, fit_text(person.name, *box), person.title,
-                                person.group_name, seats.get(person.id, ""), person.role,
-                                person.access_code,
-                                qr_data_uri(login_link(base_url, person.access_code))))
+        sheet.cards.append(
+            Card(
+                person.id,
+                fit_text(person.name, *box),
+                person.title,
+                person.group_name,
+                seats.get(person.id, ""),
+                person.role,
+                person.access_code,
+                qr_data_uri(login_link(base_url, person.access_code)),
+            )
+        )
     if sheet.shortened:
-        log.warning("Badges of meeting %s: %d names shortened to fit.", meeting.key,
-                    len(sheet.shortened))
+        log.warning(
+            "Badges of meeting %s: %d names shortened to fit.",
+            meeting.key,
+            len(sheet.shortened),
+        )
     return sheet
 
 
-def _people(session: Session, meeting_id: int, ids: list[int] | None) -> list[Participant]:
-    stmt = select(Participant).where(Participant.meeting_id == meeting_id,
-                                     Participant.active == True)  # noqa: E712
+def _people(
+    session: Session, meeting_id: int, ids: list[int] | None
+) -> list[Participant]:
+    stmt = select(Participant).where(
+        Participant.meeting_id == meeting_id,
+        col(Participant.active).is_(True),
+    )
     if ids is not None:
         stmt = stmt.where(col(Participant.id).in_(ids))
     people = list(session.exec(stmt))
@@ -318,17 +388,31 @@ def _name_box(layout: Layout) -> tuple[float, float]:
 
 @lru_cache(maxsize=1)
 def _environment() -> Environment:
-    return Environment(loader=FileSystemLoader(TEMPLATE_DIR),
-                       autoescape=select_autoescape(default=True))
+    return Environment(
+        loader=FileSystemLoader(TEMPLATE_DIR),
+        autoescape=select_autoescape(default=True),
+    )
 
 
 def render_html(sheet: BadgeSheet) -> str:
     layout = sheet.layout
-    fonts = {name: find_font(name) for name in ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf")}
-    return _environment().get_template("badges.html").render(
-        sheet=sheet, layout=layout, qr_mm=_qr_mm(layout), name_box=_name_box(layout),
-        margins=layout.margins_mm, fonts={k: v.as_uri() if v else None for k, v in fonts.items()},
-        _=translations(sheet.language).gettext, lang=sheet.language)
+    fonts = {
+        name: find_font(name) for name in ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf")
+    }
+    return (
+        _environment()
+        .get_template("badges.html")
+        .render(
+            sheet=sheet,
+            layout=layout,
+            qr_mm=_qr_mm(layout),
+            name_box=_name_box(layout),
+            margins=layout.margins_mm,
+            fonts={k: v.as_uri() if v else None for k, v in fonts.items()},
+            _=translations(sheet.language).gettext,
+            lang=sheet.language,
+        )
+    )
 
 
 def render_pdf(sheet: BadgeSheet) -> bytes:
@@ -342,19 +426,32 @@ def render_pdf(sheet: BadgeSheet) -> bytes:
 # -- lost cards ----------------------------------------------------------------------
 
 
-def reissue_card(session: Session, meeting_id: int, participant_id: int,
-                 actor: Actor) -> Participant:
+def reissue_card(
+    session: Session, meeting_id: int, participant_id: int, actor: Actor
+) -> Participant:
     """A new access code for a lost card; the old code and its sessions end."""
     ensure_not_archived(session, meeting_id)
     person = session.get(Participant, participant_id)
     if person is None or person.meeting_id != meeting_id:
-        raise NotFoundError("Participant {id} is not in this meeting.", id=participant_id)
+        raise NotFoundError(
+            "Participant {id} is not in this meeting.", id=participant_id
+        )
     reissue_code(session, participant_id)
-    record_change(session, actor, "cards.reissue",
-                  f"re-issued the access card of {person.name}", meeting_id=meeting_id,
-                  details={"participant_id": participant_id})
-    record_event(session, meeting_id, "participant.card_reissued",
-                 {"participant_id": participant_id}, audience=AUDIENCE_STAFF,
-                 actor_id=actor.participant_id)
+    record_change(
+        session,
+        actor,
+        "cards.reissue",
+        f"re-issued the access card of {person.name}",
+        meeting_id=meeting_id,
+        details={"participant_id": participant_id},
+    )
+    record_event(
+        session,
+        meeting_id,
+        "participant.card_reissued",
+        {"participant_id": participant_id},
+        audience=AUDIENCE_STAFF,
+        actor_id=actor.participant_id,
+    )
     session.refresh(person)
     return person

@@ -50,10 +50,19 @@ KEY_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 # -- bodies ------------------------------------------------------------------
 
 
-def create_body(session: Session, key: str, name: str, kind: str, actor: Actor,
-                parent_id: int | None = None) -> Body:
+def create_body(
+    session: Session,
+    key: str,
+    name: str,
+    kind: str,
+    actor: Actor,
+    parent_id: int | None = None,
+) -> Body:
     if not KEY_PATTERN.match(key):
-        raise InvalidInputError("The body key {key} may only hold lower-case letters, digits and dashes.", key=key)
+        raise InvalidInputError(
+            "The body key {key} may only hold lower-case letters, digits and dashes.",
+            key=key,
+        )
     if kind not in BODY_KINDS:
         raise InvalidInputError("There is no kind of body called {kind}.", kind=kind)
     if session.exec(select(Body).where(Body.key == key)).first() is not None:
@@ -61,8 +70,9 @@ def create_body(session: Session, key: str, name: str, kind: str, actor: Actor,
     body = Body(key=key, name=name.strip(), kind=kind, parent_id=parent_id)
     session.add(body)
     session.flush()
-    record_change(session, actor, "body.create", f"created the body {body.name}",
-                  body_id=body.id)
+    record_change(
+        session, actor, "body.create", f"created the body {body.name}", body_id=body.id
+    )
     return body
 
 
@@ -78,11 +88,15 @@ def list_bodies(session: Session) -> list[Body]:
     return list(session.exec(select(Body).order_by(col(Body.name))))
 
 
-def add_member(session: Session, body_id: int, person_id: int, group: str = "",
-               title: str = "") -> BodyMember:
-    stmt = select(BodyMember).where(BodyMember.body_id == body_id,
-                                    BodyMember.person_id == person_id)
-    member = session.exec(stmt).first() or BodyMember(body_id=body_id, person_id=person_id)
+def add_member(
+    session: Session, body_id: int, person_id: int, group: str = "", title: str = ""
+) -> BodyMember:
+    stmt = select(BodyMember).where(
+        BodyMember.body_id == body_id, BodyMember.person_id == person_id
+    )
+    member = session.exec(stmt).first() or BodyMember(
+        body_id=body_id, person_id=person_id
+    )
     member.group_name = group or member.group_name
     member.title = title or member.title
     member.active = True
@@ -103,24 +117,31 @@ def clean_name(name: str) -> str:
     return " ".join(unicodedata.normalize("NFC", name).split())
 
 
-def find_person(session: Session, name: str, email: str = "", ref: str = "") -> Person | None:
+def find_person(
+    session: Session, name: str, email: str = "", ref: str = ""
+) -> Person | None:
     """The registered person these details describe, if any."""
     if ref:
         found = session.exec(select(Person).where(Person.ref == ref)).first()
         if found is not None:
             return found
     if email:
-        found = session.exec(select(Person).where(Person.email == email.lower())).first()
+        found = session.exec(
+            select(Person).where(Person.email == email.lower())
+        ).first()
         if found is not None:
             return found
     if ref or email:
         return None  # a different ID or email is a different person
-    stmt = select(Person).where(Person.name == clean_name(name), Person.ref == "",
-                                Person.email == "")
+    stmt = select(Person).where(
+        Person.name == clean_name(name), Person.ref == "", Person.email == ""
+    )
     return session.exec(stmt).first()
 
 
-def register_person(session: Session, name: str, email: str = "", ref: str = "") -> Person:
+def register_person(
+    session: Session, name: str, email: str = "", ref: str = ""
+) -> Person:
     """Find the person, or add them to the registry; fill in what was missing."""
     name = clean_name(name)
     person = find_person(session, name, email, ref) or Person(name=name)
@@ -143,10 +164,15 @@ def search_people(session: Session, query: str, limit: int = 50) -> list[Person]
     return sorted(found, key=lambda p: name_key(p.name))[:limit]
 
 
-def link_participant(session: Session, participant_id: int, person_id: int | None,
-                     seat: str | None = None) -> ParticipantProfile:
+def link_participant(
+    session: Session,
+    participant_id: int,
+    person_id: int | None,
+    seat: str | None = None,
+) -> ParticipantProfile:
     profile = session.get(ParticipantProfile, participant_id) or ParticipantProfile(
-        participant_id=participant_id)
+        participant_id=participant_id
+    )
     profile.person_id = person_id if person_id is not None else profile.person_id
     if seat is not None:
         profile.seat = seat
@@ -155,8 +181,11 @@ def link_participant(session: Session, participant_id: int, person_id: int | Non
 
 
 def seats_of(session: Session, meeting_id: int) -> dict[int, str]:
-    stmt = (select(ParticipantProfile).join(Participant)
-            .where(Participant.meeting_id == meeting_id))
+    stmt = (
+        select(ParticipantProfile)
+        .join(Participant)
+        .where(Participant.meeting_id == meeting_id)
+    )
     return {p.participant_id: p.seat for p in session.exec(stmt)}
 
 
@@ -176,8 +205,14 @@ def assign_body(session: Session, meeting_id: int, body_id: int, actor: Actor) -
     record = meeting_record(session, meeting_id)
     record.body_id = body_id
     session.add(record)
-    record_change(session, actor, "meeting.body", "assigned the meeting to a body",
-                  meeting_id=meeting_id, body_id=body_id)
+    record_change(
+        session,
+        actor,
+        "meeting.body",
+        "assigned the meeting to a body",
+        meeting_id=meeting_id,
+        body_id=body_id,
+    )
 
 
 def is_archived(session: Session, meeting_id: int) -> bool:
@@ -187,7 +222,9 @@ def is_archived(session: Session, meeting_id: int) -> bool:
 
 def ensure_not_archived(session: Session, meeting_id: int) -> None:
     if is_archived(session, meeting_id):
-        raise ConflictError("This meeting is archived and can no longer be changed. Copy it to prepare a new meeting.")
+        raise ConflictError(
+            "This meeting is archived and can no longer be changed. Copy it to prepare a new meeting."
+        )
 
 
 def _refuse_when_archived(session: Session, meeting: Meeting) -> None:
@@ -202,12 +239,15 @@ def archive_meeting(session: Session, meeting_id: int, actor: Actor) -> MeetingR
     meeting = get_meeting(session, meeting_id)
     ensure_not_archived(session, meeting_id)
     if meeting.state != "ended":
-        raise ConflictError("Only an ended meeting can be archived. End the meeting first.")
+        raise ConflictError(
+            "Only an ended meeting can be archived. End the meeting first."
+        )
     record = meeting_record(session, meeting_id)
     record.archived_at = utcnow()
     session.add(record)
-    record_change(session, actor, "meeting.archive", "archived the meeting",
-                  meeting_id=meeting_id)
+    record_change(
+        session, actor, "meeting.archive", "archived the meeting", meeting_id=meeting_id
+    )
     record_event(session, meeting_id, "meeting.archived", {"archived": True})
     return record
 
@@ -215,8 +255,15 @@ def archive_meeting(session: Session, meeting_id: int, actor: Actor) -> MeetingR
 # -- copy ----------------------------------------------------------------------
 
 
-def copy_meeting(session: Session, meeting_id: int, actor: Actor, *, key: str | None = None,
-                 title: str | None = None, starts_at: datetime | None = None) -> Meeting:
+def copy_meeting(
+    session: Session,
+    meeting_id: int,
+    actor: Actor,
+    *,
+    key: str | None = None,
+    title: str | None = None,
+    starts_at: datetime | None = None,
+) -> Meeting:
     """Start the next meeting from ``meeting_id``; see the module rules."""
     source = get_meeting(session, meeting_id)
     copy = _copy_fields(session, source, key, title, starts_at)
@@ -232,50 +279,84 @@ def copy_meeting(session: Session, meeting_id: int, actor: Actor, *, key: str | 
 
     counts = {"items": items, "participants": people}
     record_event(session, copy.id, "meeting.imported", {"counts": counts})
-    record_change(session, actor, "meeting.copy",
-                  f"copied meeting {source.key} to {copy.key}", meeting_id=copy.id,
-                  details={"from": source.id, **counts})
+    record_change(
+        session,
+        actor,
+        "meeting.copy",
+        f"copied meeting {source.key} to {copy.key}",
+        meeting_id=copy.id,
+        details={"from": source.id, **counts},
+    )
     return copy
 
 
-def _copy_fields(session: Session, source: Meeting, key: str | None, title: str | None,
-                 starts_at: datetime | None) -> Meeting:
+def _copy_fields(
+    session: Session,
+    source: Meeting,
+    key: str | None,
+    title: str | None,
+    starts_at: datetime | None,
+) -> Meeting:
     key = key or _next_key(session, source.key)
     if not KEY_PATTERN.match(key):
-        raise InvalidInputError("The meeting key {key} may only hold lower-case letters, digits and dashes.", key=key)
+        raise InvalidInputError(
+            "The meeting key {key} may only hold lower-case letters, digits and dashes.",
+            key=key,
+        )
     if session.exec(select(Meeting).where(Meeting.key == key)).first() is not None:
-        raise ConflictError("A meeting with the key {key} already exists. Choose another key.", key=key)
+        raise ConflictError(
+            "A meeting with the key {key} already exists. Choose another key.", key=key
+        )
     start = starts_at or source.starts_at + timedelta(days=7)
     length = source.ends_at - source.starts_at if source.ends_at else None
-    return Meeting(key=key, title=title or source.title, body=source.body,
-                   description=source.description, place=source.place,
-                   language=source.language, timezone=source.timezone, starts_at=start,
-                   ends_at=start + length if length else None,
-                   settings_json=source.settings_json,
-                   projector_key=secrets.token_urlsafe(16))
+    return Meeting(
+        key=key,
+        title=title or source.title,
+        body=source.body,
+        description=source.description,
+        place=source.place,
+        language=source.language,
+        timezone=source.timezone,
+        starts_at=start,
+        ends_at=start + length if length else None,
+        settings_json=source.settings_json,
+        projector_key=secrets.token_urlsafe(16),
+    )
 
 
 def _next_key(session: Session, key: str) -> str:
     base = re.sub(r"-copy(-\d+)?$", "", key)[:52]
     for number in range(1, 1000):
         candidate = f"{base}-copy" if number == 1 else f"{base}-copy-{number}"
-        if session.exec(select(Meeting).where(Meeting.key == candidate)).first() is None:
+        if (
+            session.exec(select(Meeting).where(Meeting.key == candidate)).first()
+            is None
+        ):
             return candidate
     raise ConflictError("There are too many copies of the meeting {key}.", key=key)
 
 
 def _copy_items(session: Session, source_id: int, target_id: int) -> int:
-    stmt = (select(AgendaItem).where(AgendaItem.meeting_id == source_id,
-                                     AgendaItem.removed == False)  # noqa: E712
-            .order_by(col(AgendaItem.position)))
+    stmt = (
+        select(AgendaItem)
+        .where(AgendaItem.meeting_id == source_id, AgendaItem.removed == False)  # noqa: E712
+        .order_by(col(AgendaItem.position))
+    )
     new_ids: dict[int, int] = {}
     count = 0
     for item in session.exec(stmt).all():
-        copy = AgendaItem(meeting_id=target_id, key=item.key, position=item.position,
-                          number=item.number, title=item.title, description="",
-                          parent_id=new_ids.get(item.parent_id) if item.parent_id else None,
-                          duration_min=item.duration_min, presenter=item.presenter,
-                          internal=item.internal)
+        copy = AgendaItem(
+            meeting_id=target_id,
+            key=item.key,
+            position=item.position,
+            number=item.number,
+            title=item.title,
+            description="",
+            parent_id=new_ids.get(item.parent_id) if item.parent_id else None,
+            duration_min=item.duration_min,
+            presenter=item.presenter,
+            internal=item.internal,
+        )
         session.add(copy)
         session.flush()
         new_ids[item.id] = copy.id
@@ -284,15 +365,25 @@ def _copy_items(session: Session, source_id: int, target_id: int) -> int:
 
 
 def _copy_participants(session: Session, source_id: int, target_id: int) -> int:
-    stmt = (select(Participant).where(Participant.meeting_id == source_id,
-                                      Participant.active == True)  # noqa: E712
-            .order_by(col(Participant.sort_order)))
+    stmt = (
+        select(Participant)
+        .where(Participant.meeting_id == source_id, Participant.active == True)  # noqa: E712
+        .order_by(col(Participant.sort_order))
+    )
     count = 0
     for person in session.exec(stmt).all():
-        copy = Participant(meeting_id=target_id, key=person.key, name=person.name,
-                           role=person.role, group_name=person.group_name,
-                           number=person.number, title=person.title, email=person.email,
-                           access_code=new_access_code(), sort_order=person.sort_order)
+        copy = Participant(
+            meeting_id=target_id,
+            key=person.key,
+            name=person.name,
+            role=person.role,
+            group_name=person.group_name,
+            number=person.number,
+            title=person.title,
+            email=person.email,
+            access_code=new_access_code(),
+            sort_order=person.sort_order,
+        )
         session.add(copy)
         session.flush()
         profile = session.get(ParticipantProfile, person.id)
@@ -300,4 +391,3 @@ def _copy_participants(session: Session, source_id: int, target_id: int) -> int:
             link_participant(session, copy.id, profile.person_id, profile.seat)
         count += 1
     return count
-

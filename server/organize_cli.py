@@ -13,30 +13,48 @@ from server.settings import Settings
 
 
 def add_organizer_commands(sub: argparse._SubParsersAction) -> None:
-    imp = sub.add_parser("import-participants", help="import participants from a CSV or XLSX file")
+    imp = sub.add_parser(
+        "import-participants", help="import participants from a CSV or XLSX file"
+    )
     imp.add_argument("meeting", help="meeting id or key")
     imp.add_argument("file", type=Path)
-    imp.add_argument("--check", action="store_true", help="only show the problems; import nothing")
+    imp.add_argument(
+        "--check", action="store_true", help="only show the problems; import nothing"
+    )
     imp.set_defaults(handler=cmd_import_participants)
 
-    osl = sub.add_parser("import-openslides", help="import an OpenSlides 4 export (JSON) or CSV file")
+    osl = sub.add_parser(
+        "import-openslides", help="import an OpenSlides 4 export (JSON) or CSV file"
+    )
     osl.add_argument("file", type=Path)
-    osl.add_argument("--meeting", help="meeting that CSV agenda or motion items are added to")
-    osl.add_argument("--timezone", default="Asia/Ho_Chi_Minh", help="time zone of the meeting")
+    osl.add_argument(
+        "--meeting", help="meeting that CSV agenda or motion items are added to"
+    )
+    osl.add_argument(
+        "--timezone", default="Asia/Ho_Chi_Minh", help="time zone of the meeting"
+    )
     osl.set_defaults(handler=cmd_import_openslides)
 
     copy = sub.add_parser("copy", help="copy a meeting to prepare the next one")
     copy.add_argument("meeting", help="meeting id or key")
     copy.add_argument("--key")
     copy.add_argument("--title")
-    copy.add_argument("--start", help="local start in the meeting's time zone, e.g. 2025-03-10T08:00")
+    copy.add_argument(
+        "--start", help="local start in the meeting's time zone, e.g. 2025-03-10T08:00"
+    )
     copy.set_defaults(handler=cmd_copy)
 
-    badges = sub.add_parser("badges", help="write the badges or access cards of a meeting as PDF")
+    badges = sub.add_parser(
+        "badges", help="write the badges or access cards of a meeting as PDF"
+    )
     badges.add_argument("meeting", help="meeting id or key")
     badges.add_argument("-o", "--output", type=Path, required=True)
-    badges.add_argument("--layout", default="a4-2x5", help="a4-2x5, a4-2x4 or letter-2x5")
-    badges.add_argument("--no-code", action="store_true", help="leave the access code out")
+    badges.add_argument(
+        "--layout", default="a4-2x5", help="a4-2x5, a4-2x4 or letter-2x5"
+    )
+    badges.add_argument(
+        "--no-code", action="store_true", help="leave the access code out"
+    )
     badges.set_defaults(handler=cmd_badges)
 
     archive = sub.add_parser("archive", help="archive an ended meeting (read-only)")
@@ -70,32 +88,47 @@ def cmd_import_participants(args: argparse.Namespace, settings: Settings) -> int
 
     def job(store) -> int:
         meeting_id = _meeting_id(store, args.meeting)
-        preview = store.write_sync(preview_participants, meeting_id, args.file.read_bytes(),
-                                   args.file.name, COMMAND_LINE)
+        preview = store.write_sync(
+            preview_participants,
+            meeting_id,
+            args.file.read_bytes(),
+            args.file.name,
+            COMMAND_LINE,
+        )
         print_preview(preview)
         if not preview["can_commit"]:
-            print(f"{preview['errors']} problem(s) found; nothing was imported.", file=sys.stderr)
+            print(
+                f"{preview['errors']} problem(s) found; nothing was imported.",
+                file=sys.stderr,
+            )
             return 1
         if args.check:
             return 0
-        counts = store.write_sync(commit_participants, meeting_id, preview["import_id"],
-                                  COMMAND_LINE)
-        print(f"Imported {counts['added']} new and updated {counts['updated']} participants.")
+        counts = store.write_sync(
+            commit_participants, meeting_id, preview["import_id"], COMMAND_LINE
+        )
+        print(
+            f"Imported {counts['added']} new and updated {counts['updated']} participants."
+        )
         return 0
 
     return _run(settings, job)
 
 
 def print_preview(preview: dict) -> None:
-    print(f"{preview['filename']}: {len(preview['rows'])} rows "
-          f"({preview['kind']}, {preview['encoding']}), header in row {preview['header_row']}.")
+    print(
+        f"{preview['filename']}: {len(preview['rows'])} rows "
+        f"({preview['kind']}, {preview['encoding']}), header in row {preview['header_row']}."
+    )
     if preview["ignored_columns"]:
         print("Not imported: " + ", ".join(preview["ignored_columns"]))
     for row in preview["rows"]:
         for name, cell in row["cells"].items():
             for problem in cell["problems"]:
                 if problem["level"] != "note":
-                    print(f"  row {row['row']}, {name}: {problem['level']}: {problem['message']}")
+                    print(
+                        f"  row {row['row']}, {name}: {problem['level']}: {problem['message']}"
+                    )
 
 
 def cmd_import_openslides(args: argparse.Namespace, settings: Settings) -> int:
@@ -105,14 +138,24 @@ def cmd_import_openslides(args: argparse.Namespace, settings: Settings) -> int:
     def job(store) -> int:
         data = args.file.read_bytes()
         if data.lstrip(b"\xef\xbb\xbf \r\n\t")[:1] == b"{":
-            result = store.write_sync(openslides.import_export, data, COMMAND_LINE, args.timezone)
+            result = store.write_sync(
+                openslides.import_export, data, COMMAND_LINE, args.timezone
+            )
             print_report(result)
             return 0
         if not args.meeting:
-            print("A CSV agenda or motion file is added to a meeting: give it with --meeting.", file=sys.stderr)
+            print(
+                "A CSV agenda or motion file is added to a meeting: give it with --meeting.",
+                file=sys.stderr,
+            )
             return 2
-        result = store.write_sync(openslides.import_upload, _meeting_id(store, args.meeting),
-                                  data, args.file.name, COMMAND_LINE)
+        result = store.write_sync(
+            openslides.import_upload,
+            _meeting_id(store, args.meeting),
+            data,
+            args.file.name,
+            COMMAND_LINE,
+        )
         print(f"Added {result['added']} agenda items ({result['kind']}).")
         return 0
 
@@ -123,13 +166,19 @@ def print_report(result: dict) -> None:
     report = result["report"]
     verb = "Imported" if result["created"] else "Updated"
     counts = ", ".join(f"{v} {k}" for k, v in report["counts"].items())
-    print(f"{verb} meeting {result['meeting_id']} ({result['key']}) from {report['version']}: {counts}.")
-    sections = [("Figures that contradict each other", report["contradictions"]),
-                ("Missing references", report["missing"]),
-                ("Hidden items, now internal (staff only)", report["hidden_items"]),
-                ("Not carried over", [f"{n['what']} ({n['count']}): {n['why']}"
-                                      for n in report["not_carried"]]),
-                ("Warnings", report["warnings"])]
+    print(
+        f"{verb} meeting {result['meeting_id']} ({result['key']}) from {report['version']}: {counts}."
+    )
+    sections = [
+        ("Figures that contradict each other", report["contradictions"]),
+        ("Missing references", report["missing"]),
+        ("Hidden items, now internal (staff only)", report["hidden_items"]),
+        (
+            "Not carried over",
+            [f"{n['what']} ({n['count']}): {n['why']}" for n in report["not_carried"]],
+        ),
+        ("Warnings", report["warnings"]),
+    ]
     for title, lines in sections:
         if lines:
             print(f"{title}:")
@@ -147,12 +196,26 @@ def cmd_copy(args: argparse.Namespace, settings: Settings) -> int:
         start = None
         if args.start:
             start = datetime.fromisoformat(args.start)
-            start = start if start.tzinfo else start.replace(tzinfo=ZoneInfo(source.timezone))
-        copy = store.write_sync(lambda session: copy_meeting(
-            session, source.id, COMMAND_LINE, key=args.key, title=args.title, starts_at=start))
+            start = (
+                start
+                if start.tzinfo
+                else start.replace(tzinfo=ZoneInfo(source.timezone))
+            )
+        copy = store.write_sync(
+            lambda session: copy_meeting(
+                session,
+                source.id,
+                COMMAND_LINE,
+                key=args.key,
+                title=args.title,
+                starts_at=start,
+            )
+        )
         local = copy.starts_at.astimezone(ZoneInfo(copy.timezone))
-        print(f"Copied meeting {source.key} to meeting {copy.id} ({copy.key}), "
-              f"starting {local:%Y-%m-%d %H:%M} {copy.timezone}.")
+        print(
+            f"Copied meeting {source.key} to meeting {copy.id} ({copy.key}), "
+            f"starting {local:%Y-%m-%d %H:%M} {copy.timezone}."
+        )
         return 0
 
     return _run(settings, job)
@@ -162,13 +225,23 @@ def cmd_badges(args: argparse.Namespace, settings: Settings) -> int:
     from server.badges import badge_sheet, render_pdf
 
     def job(store) -> int:
-        sheet = store.read_sync(badge_sheet, _meeting_id(store, args.meeting),
-                                settings.base_url, args.layout, None, not args.no_code)
+        sheet = store.read_sync(
+            badge_sheet,
+            _meeting_id(store, args.meeting),
+            settings.base_url,
+            args.layout,
+            None,
+            not args.no_code,
+        )
         args.output.write_bytes(render_pdf(sheet))
-        print(f"Wrote {len(sheet.cards)} cards on {len(sheet.pages)} page(s) to {args.output}.")
+        print(
+            f"Wrote {len(sheet.cards)} cards on {len(sheet.pages)} page(s) to {args.output}."
+        )
         if sheet.shortened:
-            print(f"{len(sheet.shortened)} name(s) were too long and were shortened on the card.",
-                  file=sys.stderr)
+            print(
+                f"{len(sheet.shortened)} name(s) were too long and were shortened on the card.",
+                file=sys.stderr,
+            )
         return 0
 
     return _run(settings, job)

@@ -31,16 +31,26 @@ from server.models.organization import STAFF_ROLE_NAMES
 
 # action -> staff roles that may do it, and the words for error messages
 ALLOWED: dict[str, tuple[frozenset[str], str]] = {
-    "participants.import": (frozenset({"organizer", "secretary"}), "import participants"),
-    "badges.print": (frozenset({"organizer", "secretary", "technician"}),
-                     "print badges and access cards"),
-    "cards.reissue": (frozenset({"organizer", "technician"}), "re-issue an access card"),
+    "participants.import": (
+        frozenset({"organizer", "secretary"}),
+        "import participants",
+    ),
+    "badges.print": (
+        frozenset({"organizer", "secretary", "technician"}),
+        "print badges and access cards",
+    ),
+    "cards.reissue": (
+        frozenset({"organizer", "technician"}),
+        "re-issue an access card",
+    ),
     "meeting.copy": (frozenset({"organizer"}), "copy a meeting"),
     "meeting.archive": (frozenset({"organizer"}), "archive a meeting"),
     "openslides.import": (frozenset({"organizer"}), "import a meeting from OpenSlides"),
     "staff.assign": (frozenset({"organizer"}), "give staff roles"),
-    "organize.view": (frozenset({"organizer", "secretary", "technician"}),
-                      "open the organizer pages"),
+    "organize.view": (
+        frozenset({"organizer", "secretary", "technician"}),
+        "open the organizer pages",
+    ),
 }
 MEETING_ROLE_AS_STAFF = {"organizer": "organizer", "secretary": "secretary"}
 
@@ -67,12 +77,17 @@ def body_of_meeting(session: Session, meeting_id: int) -> int | None:
 
 def staff_roles(session: Session, viewer: Viewer) -> set[str]:
     """The staff roles ``viewer`` holds for its meeting."""
-    roles = {MEETING_ROLE_AS_STAFF[viewer.role]} if viewer.role in MEETING_ROLE_AS_STAFF else set()
+    roles = (
+        {MEETING_ROLE_AS_STAFF[viewer.role]}
+        if viewer.role in MEETING_ROLE_AS_STAFF
+        else set()
+    )
     body_id = body_of_meeting(session, viewer.meeting_id)
     person_id = _person_of(session, viewer.participant_id)
     if body_id is not None and person_id is not None:
-        stmt = select(StaffRole.role).where(StaffRole.body_id == body_id,
-                                            StaffRole.person_id == person_id)
+        stmt = select(StaffRole.role).where(
+            StaffRole.body_id == body_id, StaffRole.person_id == person_id
+        )
         roles.update(session.exec(stmt))
     return roles
 
@@ -94,47 +109,84 @@ def ensure_may(session: Session, viewer: Viewer, action: str) -> None:
     allowed, words = ALLOWED[action]
     if not staff_roles(session, viewer) & allowed:
         names = " or ".join(sorted(allowed))
-        raise NotAllowedError("You may not {action}: only the {roles} of this meeting may.",
-                              action=words, roles=names)
+        raise NotAllowedError(
+            "You may not {action}: only the {roles} of this meeting may.",
+            action=words,
+            roles=names,
+        )
 
 
-def grant_role(session: Session, body_id: int, person_id: int, role: str,
-               actor: Actor) -> StaffRole:
+def grant_role(
+    session: Session, body_id: int, person_id: int, role: str, actor: Actor
+) -> StaffRole:
     if role not in STAFF_ROLE_NAMES:
-        raise InvalidInputError("There is no staff role {role}: choose organizer, secretary or technician.", role=role)
-    stmt = select(StaffRole).where(StaffRole.body_id == body_id,
-                                   StaffRole.person_id == person_id, StaffRole.role == role)
+        raise InvalidInputError(
+            "There is no staff role {role}: choose organizer, secretary or technician.",
+            role=role,
+        )
+    stmt = select(StaffRole).where(
+        StaffRole.body_id == body_id,
+        StaffRole.person_id == person_id,
+        StaffRole.role == role,
+    )
     found = session.exec(stmt).first()
     if found is not None:
         return found
     grant = StaffRole(body_id=body_id, person_id=person_id, role=role)
     session.add(grant)
-    record_change(session, actor, "staff.grant", f"gave the role {role}",
-                  body_id=body_id, details={"person_id": person_id, "role": role})
+    record_change(
+        session,
+        actor,
+        "staff.grant",
+        f"gave the role {role}",
+        body_id=body_id,
+        details={"person_id": person_id, "role": role},
+    )
     return grant
 
 
 def list_staff(session: Session, body_id: int) -> list[StaffRole]:
-    stmt = select(StaffRole).where(StaffRole.body_id == body_id).order_by(col(StaffRole.id))
+    stmt = (
+        select(StaffRole)
+        .where(StaffRole.body_id == body_id)
+        .order_by(col(StaffRole.id))
+    )
     return list(session.exec(stmt))
 
 
-def record_change(session: Session, actor: Actor, action: str, summary: str, *,
-                  meeting_id: int | None = None, body_id: int | None = None,
-                  details: dict[str, Any] | None = None) -> OrganizerChange:
+def record_change(
+    session: Session,
+    actor: Actor,
+    action: str,
+    summary: str,
+    *,
+    meeting_id: int | None = None,
+    body_id: int | None = None,
+    details: dict[str, Any] | None = None,
+) -> OrganizerChange:
     if body_id is None and meeting_id is not None:
         body_id = body_of_meeting(session, meeting_id)
-    change = OrganizerChange(body_id=body_id, meeting_id=meeting_id, actor=actor.name,
-                             actor_participant_id=actor.participant_id, action=action,
-                             summary=summary,
-                             details_json=json.dumps(details or {}, ensure_ascii=False,
-                                                     default=str))
+    change = OrganizerChange(
+        body_id=body_id,
+        meeting_id=meeting_id,
+        actor=actor.name,
+        actor_participant_id=actor.participant_id,
+        action=action,
+        summary=summary,
+        details_json=json.dumps(details or {}, ensure_ascii=False, default=str),
+    )
     session.add(change)
     session.flush()
     return change
 
 
-def list_changes(session: Session, meeting_id: int, limit: int = 200) -> list[OrganizerChange]:
-    stmt = (select(OrganizerChange).where(OrganizerChange.meeting_id == meeting_id)
-            .order_by(col(OrganizerChange.id).desc()).limit(limit))
+def list_changes(
+    session: Session, meeting_id: int, limit: int = 200
+) -> list[OrganizerChange]:
+    stmt = (
+        select(OrganizerChange)
+        .where(OrganizerChange.meeting_id == meeting_id)
+        .order_by(col(OrganizerChange.id).desc())
+        .limit(limit)
+    )
     return list(session.exec(stmt))

@@ -35,7 +35,8 @@ def to_cp1258(text: str) -> bytes:
     out = []
     for base, *marks in clusters:
         letter = unicodedata.normalize(
-            "NFC", base + "".join(m for m in marks if m in _LETTER_MARKS))
+            "NFC", base + "".join(m for m in marks if m in _LETTER_MARKS)
+        )
         tones = "".join(m for m in marks if m not in _LETTER_MARKS)
         whole = unicodedata.normalize("NFC", letter + tones)
         try:
@@ -63,8 +64,13 @@ def encode(text: str, encoding: str) -> bytes:
     return text.encode(encoding)  # "utf-16" writes its byte-order mark
 
 
-def xlsx_bytes(rows: list[list[object]], *, merges: tuple[str, ...] = (),
-               blank_rows: int = 0, saved_results: dict[str, str] | None = None) -> bytes:
+def xlsx_bytes(
+    rows: list[list[object]],
+    *,
+    merges: tuple[str, ...] = (),
+    blank_rows: int = 0,
+    saved_results: dict[str, str] | None = None,
+) -> bytes:
     """An .xlsx workbook; ``saved_results`` puts a cached result on formula cells,
     as Excel does when it saves (openpyxl itself saves formulas without one)."""
     from openpyxl import Workbook
@@ -92,8 +98,11 @@ def _with_results(data: bytes, results: dict[str, str]) -> bytes:
             if info.filename == "xl/worksheets/sheet1.xml":
                 text = content.decode("utf-8")
                 for cell, value in results.items():
-                    text = re.sub(rf'(<c r="{cell}")([^>]*)>(<f>.*?</f>)<v\s*/?>(</v>)?',
-                                  rf'\1 t="str"\2>\3<v>{value}</v>', text)
+                    text = re.sub(
+                        rf'(<c r="{cell}")([^>]*)>(<f>.*?</f>)<v\s*/?>(</v>)?',
+                        rf'\1 t="str"\2>\3<v>{value}</v>',
+                        text,
+                    )
                 content = text.encode("utf-8")
             target.writestr(info, content)
     return target_buffer.getvalue()

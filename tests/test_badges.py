@@ -36,13 +36,21 @@ from tests._organize_fixtures import add_meeting
 org_store = _organize_fixtures.org_store  # the fixture, under its own name
 
 BASE = "http://plenary.example:8000"
-LONG_NAME = ("Nguyễn Thị Phương Thảo Hoàng Lê Vũ Trần Đặng Quỳnh Hương Giang "
-             "Công Tằng Tôn Nữ Thị Minh Nguyệt Huyền Trân Bảo Ngọc Thanh Xuân")
+LONG_NAME = (
+    "Nguyễn Thị Phương Thảo Hoàng Lê Vũ Trần Đặng Quỳnh Hương Giang "
+    "Công Tằng Tôn Nữ Thị Minh Nguyệt Huyền Trân Bảo Ngọc Thanh Xuân"
+)
 
 
 def people(store, meeting_id):
-    return store.read_sync(lambda s: {p.key: p for p in s.exec(
-        select(Participant).where(Participant.meeting_id == meeting_id))})
+    return store.read_sync(
+        lambda s: {
+            p.key: p
+            for p in s.exec(
+                select(Participant).where(Participant.meeting_id == meeting_id)
+            )
+        }
+    )
 
 
 def set_person(store, participant_id, **fields):
@@ -51,14 +59,16 @@ def set_person(store, participant_id, **fields):
         for key, value in fields.items():
             setattr(person, key, value)
         session.add(person)
+
     store.write_sync(change)
 
 
 def pdf_text(pdf: bytes) -> str:
     if not shutil.which("pdftotext"):
         pytest.skip("pdftotext (poppler-utils) is not installed")
-    out = subprocess.run(["pdftotext", "-layout", "-", "-"], input=pdf,
-                         capture_output=True, check=True).stdout.decode("utf-8")
+    out = subprocess.run(
+        ["pdftotext", "-layout", "-", "-"], input=pdf, capture_output=True, check=True
+    ).stdout.decode("utf-8")
     return unicodedata.normalize("NFC", out)
 
 
@@ -71,8 +81,16 @@ def boxes(html: str):
     def walk(box):
         element = getattr(box, "element", None)
         if element is not None and element.get("class") and not hasattr(box, "text"):
-            found.append((element.get("class"), element, box.position_x, box.position_y,
-                          box.border_width(), box.border_height()))
+            found.append(
+                (
+                    element.get("class"),
+                    element,
+                    box.position_x,
+                    box.position_y,
+                    box.border_width(),
+                    box.border_height(),
+                )
+            )
         for child in getattr(box, "children", []):
             walk(child)
 
@@ -84,15 +102,23 @@ def boxes(html: str):
 def test_a_card_shows_name_title_delegation_seat_and_the_login_code(org_store):
     meeting = add_meeting(org_store)
     chair = people(org_store, meeting)["chair"]
-    set_person(org_store, chair.id, title="Phó Chủ tịch HĐND huyện", group_name="Thường trực")
+    set_person(
+        org_store, chair.id, title="Phó Chủ tịch HĐND huyện", group_name="Thường trực"
+    )
     org_store.write_sync(link_participant, chair.id, None, "A01")
 
     sheet = org_store.read_sync(badge_sheet, meeting, BASE, "a4-2x5", [chair.id])
     html = render_html(sheet)
     text = pdf_text(render_pdf(sheet))
 
-    for shown in ("Trần Bình Trọng", "Phó Chủ tịch HĐND huyện", "Thường trực", "A01",
-                  chair.access_code, "Phiên họp Thường trực"):
+    for shown in (
+        "Trần Bình Trọng",
+        "Phó Chủ tịch HĐND huyện",
+        "Thường trực",
+        "A01",
+        chair.access_code,
+        "Phiên họp Thường trực",
+    ):
         assert shown in " ".join(text.split()) or shown in html
     assert "Trần Bình" in text and "Ghế A01" in " ".join(text.split())
     assert chair.access_code in text
@@ -107,7 +133,9 @@ def test_the_qr_code_holds_the_login_link():
 
     assert uri.startswith("data:image/svg+xml;base64,")
     assert b"<svg" in base64.b64decode(uri.split(",", 1)[1])
-    assert login_link(BASE + "/", "ABCD-EFGH-JKMN") == BASE + "/login?code=ABCD-EFGH-JKMN"
+    assert (
+        login_link(BASE + "/", "ABCD-EFGH-JKMN") == BASE + "/login?code=ABCD-EFGH-JKMN"
+    )
 
 
 def test_the_meeting_time_is_printed_in_the_meetings_time_zone(org_store, monkeypatch):
@@ -150,7 +178,10 @@ def test_an_unknown_layout_is_refused_with_the_known_ones():
     with pytest.raises(InvalidInputError) as caught:
         get_layout("a5")
 
-    assert caught.value.message == "There is no card sheet called a5. Choose one of: a4-2x5, a4-2x4, letter-2x5."
+    assert (
+        caught.value.message
+        == "There is no card sheet called a5. Choose one of: a4-2x5, a4-2x4, letter-2x5."
+    )
 
 
 def test_a_short_name_gets_the_largest_size():
@@ -181,15 +212,26 @@ def test_a_name_too_long_for_the_card_is_cut_and_reported(org_store):
     assert sheet.shortened == [delegate.id]
 
 
-@pytest.mark.parametrize("name", [LONG_NAME, LONG_NAME * 3,
-                                  "Bartholomew-Maximilianus-Konstantinopolitanischer-Dudelsack",
-                                  "Đặng"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        LONG_NAME,
+        LONG_NAME * 3,
+        "Bartholomew-Maximilianus-Konstantinopolitanischer-Dudelsack",
+        "Đặng",
+    ],
+)
 @pytest.mark.parametrize("layout", sorted(LAYOUTS))
 def test_no_name_overflows_its_card(org_store, name, layout):
     meeting = add_meeting(org_store, people=1)
     delegate = people(org_store, meeting)["d1"]
-    set_person(org_store, delegate.id, name=name, title="Phó Chủ tịch Thường trực " * 4,
-               group_name="Đoàn đại biểu Quốc hội tỉnh Thừa Thiên Huế " * 3)
+    set_person(
+        org_store,
+        delegate.id,
+        name=name,
+        title="Phó Chủ tịch Thường trực " * 4,
+        group_name="Đoàn đại biểu Quốc hội tỉnh Thừa Thiên Huế " * 3,
+    )
 
     sheet = org_store.read_sync(badge_sheet, meeting, BASE, layout, [delegate.id])
     found = boxes(render_html(sheet))
@@ -235,8 +277,13 @@ def test_reissue_gives_a_new_code_and_ends_the_old_code_and_its_sessions(org_sto
     assert renewed.access_code != delegate.access_code
     with pytest.raises(NotLoggedInError):
         org_store.write_sync(log_in, delegate.access_code)
-    revoked = org_store.read_sync(lambda s: s.exec(
-        select(LoginSession).where(LoginSession.token == token)).one().revoked)
+    revoked = org_store.read_sync(
+        lambda s: (
+            s.exec(select(LoginSession).where(LoginSession.token == token))
+            .one()
+            .revoked
+        )
+    )
     assert revoked is True
     org_store.write_sync(log_in, renewed.access_code)
 
@@ -251,13 +298,17 @@ def test_reissue_in_an_archived_meeting_is_refused(org_store):
         row = session.get(Meeting, meeting)
         row.state = "ended"
         session.add(row)
+
     org_store.write_sync(end)
     org_store.write_sync(archive_meeting, meeting, COMMAND_LINE)
 
     with pytest.raises(ConflictError) as caught:
         org_store.write_sync(reissue_card, meeting, delegate.id, COMMAND_LINE)
 
-    assert caught.value.message == "This meeting is archived and can no longer be changed. Copy it to prepare a new meeting."
+    assert (
+        caught.value.message
+        == "This meeting is archived and can no longer be changed. Copy it to prepare a new meeting."
+    )
 
 
 def test_reissue_for_a_participant_of_another_meeting_is_not_found(org_store):

@@ -18,7 +18,9 @@ org_store = _organize_fixtures.org_store  # the fixture, under its own name
 
 
 def preview(store, meeting_id, data, filename="dai-bieu.csv"):
-    return store.write_sync(preview_participants, meeting_id, data, filename, COMMAND_LINE)
+    return store.write_sync(
+        preview_participants, meeting_id, data, filename, COMMAND_LINE
+    )
 
 
 def commit(store, meeting_id, import_id):
@@ -29,19 +31,26 @@ def participants(store, meeting_id):
     def read(session):
         stmt = select(Participant).where(Participant.meeting_id == meeting_id)
         return {p.name: p for p in session.exec(stmt)}
+
     return store.read_sync(read)
 
 
 def problems(result, row_index, column):
-    return [p["message"] for p in result["rows"][row_index]["cells"][column]["problems"]]
+    return [
+        p["message"] for p in result["rows"][row_index]["cells"][column]["problems"]
+    ]
 
 
 def test_the_header_may_sit_below_a_title_and_empty_rows(org_store):
     meeting = add_meeting(org_store)
     rows = [["DANH SÁCH ĐẠI BIỂU DỰ ĐẠI HỘI"], [], HEADER, *PEOPLE]
 
-    result = preview(org_store, meeting, xlsx_bytes(rows, blank_rows=1, merges=("A2:E2",)),
-                     "dai-hoi.xlsx")
+    result = preview(
+        org_store,
+        meeting,
+        xlsx_bytes(rows, blank_rows=1, merges=("A2:E2",)),
+        "dai-hoi.xlsx",
+    )
 
     assert result["header_row"] == 4
     assert len(result["rows"]) == 6
@@ -52,7 +61,9 @@ def test_family_and_given_name_columns_are_joined():
     from server.imports.participants import build_preview
     from server.imports.tables import read_table
 
-    data = csv_text([["STT", "Họ và tên đệm", "Tên", "Đoàn"], ["1", "Nguyễn Thị", "Ánh", "Huế"]])
+    data = csv_text(
+        [["STT", "Họ và tên đệm", "Tên", "Đoàn"], ["1", "Nguyễn Thị", "Ánh", "Huế"]]
+    )
 
     result = build_preview(read_table(data.encode(), "x.csv"), "x.csv")
 
@@ -66,7 +77,10 @@ def test_a_file_without_a_name_column_is_refused(org_store):
     with pytest.raises(InvalidInputError) as caught:
         preview(org_store, meeting, b"Ghi chu,So ghe\nx,1\n")
 
-    assert caught.value.message == 'The file has no column for names. Put a heading such as "Họ và tên" or "Name" above the names, and try again.'
+    assert (
+        caught.value.message
+        == 'The file has no column for names. Put a heading such as "Họ và tên" or "Name" above the names, and try again.'
+    )
 
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "utf-16", "cp1258"])
@@ -80,19 +94,32 @@ def test_every_row_is_shown_as_it_will_be_imported(org_store, encoding):
     assert first["row"] == 2
     assert first["status"] == "new"
     assert {k: c["value"] for k, c in first["cells"].items()} == {
-        "name": "Nguyễn Thị Ánh", "role": "delegate", "group": "Đoàn Hà Nội", "seat": "A01",
-        "number": "", "title": "Đại biểu", "email": "", "ref": ""}
+        "name": "Nguyễn Thị Ánh",
+        "role": "delegate",
+        "group": "Đoàn Hà Nội",
+        "seat": "A01",
+        "number": "",
+        "title": "Đại biểu",
+        "email": "",
+        "ref": "",
+    }
 
 
 def test_cell_problems_are_marked_on_their_cells(org_store):
     meeting = add_meeting(org_store)
-    rows = [["Họ và tên", "Vai trò", "Email"], ["", "đại biểu", ""],
-            ["Lê Văn An", "thủ quỹ", "an.example.org"], ["Trần Văn Đức", "Chủ tọa", "d@x.vn"]]
+    rows = [
+        ["Họ và tên", "Vai trò", "Email"],
+        ["", "đại biểu", ""],
+        ["Lê Văn An", "thủ quỹ", "an.example.org"],
+        ["Trần Văn Đức", "Chủ tọa", "d@x.vn"],
+    ]
 
     result = preview(org_store, meeting, csv_text(rows).encode())
 
     assert problems(result, 0, "name") == ["The name is missing."]
-    assert problems(result, 1, "role") == ['Unknown role "thủ quỹ": write delegate, chair, secretary, organizer or guest (đại biểu, chủ tọa, thư ký, ban tổ chức, khách mời).']
+    assert problems(result, 1, "role") == [
+        'Unknown role "thủ quỹ": write delegate, chair, secretary, organizer or guest (đại biểu, chủ tọa, thư ký, ban tổ chức, khách mời).'
+    ]
     assert problems(result, 1, "email") == ['"an.example.org" is not an email address.']
     assert result["rows"][2]["cells"]["role"]["value"] == "chair"
     assert [r["status"] for r in result["rows"]] == ["error", "error", "new"]
@@ -106,17 +133,25 @@ def test_a_formula_without_saved_result_is_an_error_on_its_cell(org_store):
 
     result = preview(org_store, meeting, xlsx_bytes(rows), "x.xlsx")
 
-    assert problems(result, 0, "group") == ["This cell holds a formula whose result was not saved. Open the file in Excel, save it, and upload it again."]
+    assert problems(result, 0, "group") == [
+        "This cell holds a formula whose result was not saved. Open the file in Excel, save it, and upload it again."
+    ]
 
 
 def test_a_merged_delegation_is_noted_and_given_to_each_row(org_store):
     meeting = add_meeting(org_store)
-    rows = [HEADER, ["Nguyễn Thị Ánh", "Đoàn Hà Nội", "", "", ""], ["Phạm Thị Ân", None, "", "", ""]]
+    rows = [
+        HEADER,
+        ["Nguyễn Thị Ánh", "Đoàn Hà Nội", "", "", ""],
+        ["Phạm Thị Ân", None, "", "", ""],
+    ]
 
     result = preview(org_store, meeting, xlsx_bytes(rows, merges=("B2:B3",)), "x.xlsx")
 
     assert result["rows"][1]["cells"]["group"]["value"] == "Đoàn Hà Nội"
-    assert problems(result, 1, "group") == ["Taken from a merged cell (merged with the cell in row 2)."]
+    assert problems(result, 1, "group") == [
+        "Taken from a merged cell (merged with the cell in row 2)."
+    ]
     assert result["can_commit"] is True
 
 
@@ -135,27 +170,39 @@ def test_the_same_person_twice_is_an_error(org_store):
 
     result = preview(org_store, meeting, csv_text(rows).encode())
 
-    assert problems(result, 1, "name") == ["This person is already in row 2. Delete one of the rows."]
+    assert problems(result, 1, "name") == [
+        "This person is already in row 2. Delete one of the rows."
+    ]
 
 
 def test_one_person_in_two_delegations_is_an_error(org_store):
     meeting = add_meeting(org_store)
-    rows = [["Họ và tên", "Đoàn", "CCCD"], ["Lê Văn An", "Đoàn Huế", "001085000123"],
-            ["Lê Văn An", "Đoàn Hà Nội", "001085000123"]]
+    rows = [
+        ["Họ và tên", "Đoàn", "CCCD"],
+        ["Lê Văn An", "Đoàn Huế", "001085000123"],
+        ["Lê Văn An", "Đoàn Hà Nội", "001085000123"],
+    ]
 
     result = preview(org_store, meeting, csv_text(rows).encode())
 
-    assert problems(result, 1, "group") == ['This person is also in row 2, in the delegation "Đoàn Huế". A participant belongs to one delegation: delete one of the rows.']
+    assert problems(result, 1, "group") == [
+        'This person is also in row 2, in the delegation "Đoàn Huế". A participant belongs to one delegation: delete one of the rows.'
+    ]
 
 
 def test_the_same_name_in_two_delegations_without_ids_is_a_warning(org_store):
     meeting = add_meeting(org_store)
-    rows = [["Họ và tên", "Đoàn"], ["Nguyễn Văn Hùng", "Đoàn Huế"],
-            ["Nguyễn Văn Hùng", "Đoàn Hà Nội"]]
+    rows = [
+        ["Họ và tên", "Đoàn"],
+        ["Nguyễn Văn Hùng", "Đoàn Huế"],
+        ["Nguyễn Văn Hùng", "Đoàn Hà Nội"],
+    ]
 
     result = preview(org_store, meeting, csv_text(rows).encode())
 
-    assert problems(result, 1, "name") == ['Row 2 has the same name in the delegation "Đoàn Huế". If it is the same person, delete one row; if not, add an ID number or an email to tell them apart.']
+    assert problems(result, 1, "name") == [
+        'Row 2 has the same name in the delegation "Đoàn Huế". If it is the same person, delete one row; if not, add an ID number or an email to tell them apart.'
+    ]
     assert result["warnings"] == 1
     assert result["can_commit"] is True
 
@@ -185,6 +232,7 @@ def test_commit_keeps_seats_and_registers_each_person_once(org_store):
     def read(session):
         seats = {p.seat for p in session.exec(select(ParticipantProfile))}
         return len(session.exec(select(Person)).all()), seats
+
     count, seats = org_store.read_sync(read)
     assert count == 6
     assert {"A01", "A06"} <= seats
@@ -209,12 +257,22 @@ def test_reimport_updates_participants_and_keeps_their_access_codes(org_store):
 
 def test_a_seat_taken_by_someone_else_in_the_meeting_is_an_error(org_store):
     meeting = add_meeting(org_store)
-    first = preview(org_store, meeting, csv_text([["Họ và tên", "Ghế"], ["Lê Văn An", "C1"]]).encode())
+    first = preview(
+        org_store,
+        meeting,
+        csv_text([["Họ và tên", "Ghế"], ["Lê Văn An", "C1"]]).encode(),
+    )
     commit(org_store, meeting, first["import_id"])
 
-    second = preview(org_store, meeting, csv_text([["Họ và tên", "Ghế"], ["Trần Đức", "C1"]]).encode())
+    second = preview(
+        org_store,
+        meeting,
+        csv_text([["Họ và tên", "Ghế"], ["Trần Đức", "C1"]]).encode(),
+    )
 
-    assert problems(second, 0, "seat") == ["Seat C1 is already given to another participant of this meeting."]
+    assert problems(second, 0, "seat") == [
+        "Seat C1 is already given to another participant of this meeting."
+    ]
     assert second["can_commit"] is False
 
 
@@ -227,7 +285,10 @@ def test_a_preview_with_errors_imports_nothing(org_store):
     with pytest.raises(ConflictError) as caught:
         commit(org_store, meeting, result["import_id"])
 
-    assert caught.value.message == "Problems left in the file: 1. Correct them in the file and upload it again."
+    assert (
+        caught.value.message
+        == "Problems left in the file: 1. Correct them in the file and upload it again."
+    )
     assert participants(org_store, meeting).keys() == before.keys()
 
 
@@ -261,7 +322,10 @@ def test_a_preview_is_committed_only_once(org_store):
     with pytest.raises(ConflictError) as caught:
         commit(org_store, meeting, result["import_id"])
 
-    assert caught.value.message == "This file was already imported. Upload it again to import it once more."
+    assert (
+        caught.value.message
+        == "This file was already imported. Upload it again to import it once more."
+    )
 
 
 def test_a_preview_of_another_meeting_is_not_found(org_store):
@@ -272,4 +336,7 @@ def test_a_preview_of_another_meeting_is_not_found(org_store):
     with pytest.raises(NotFoundError) as caught:
         commit(org_store, other, result["import_id"])
 
-    assert caught.value.message == f"There is no participant import {result['import_id']} in this meeting. Upload the file again."
+    assert (
+        caught.value.message
+        == f"There is no participant import {result['import_id']} in this meeting. Upload the file again."
+    )

@@ -17,7 +17,9 @@ ENCODINGS = ["utf-8", "utf-8-sig", "utf-16", "utf-16-le", "utf-16-be", "cp1258"]
 
 @pytest.mark.parametrize("encoding", ENCODINGS)
 @pytest.mark.parametrize("separator", [",", ";", "\t"])
-def test_csv_in_every_encoding_and_separator_gives_the_vietnamese_names(encoding, separator):
+def test_csv_in_every_encoding_and_separator_gives_the_vietnamese_names(
+    encoding, separator
+):
     data = encode(csv_text([HEADER, *PEOPLE], separator), encoding)
 
     table = read_table(data, "dai-bieu.csv")
@@ -26,9 +28,17 @@ def test_csv_in_every_encoding_and_separator_gives_the_vietnamese_names(encoding
     assert [row.values for row in table.rows] == [HEADER, *PEOPLE]
 
 
-@pytest.mark.parametrize("encoding,found", [
-    ("utf-8", "utf-8"), ("utf-8-sig", "utf-8-sig"), ("utf-16", "utf-16"),
-    ("utf-16-le", "utf-16-le"), ("utf-16-be", "utf-16-be"), ("cp1258", "cp1258")])
+@pytest.mark.parametrize(
+    "encoding,found",
+    [
+        ("utf-8", "utf-8"),
+        ("utf-8-sig", "utf-8-sig"),
+        ("utf-16", "utf-16"),
+        ("utf-16-le", "utf-16-le"),
+        ("utf-16-be", "utf-16-be"),
+        ("cp1258", "cp1258"),
+    ],
+)
 def test_csv_encoding_is_recognised(encoding, found):
     data = encode(csv_text([HEADER, *PEOPLE]), encoding)
 
@@ -36,7 +46,9 @@ def test_csv_encoding_is_recognised(encoding, found):
 
 
 def test_windows_1258_names_with_combining_tone_marks_come_out_precomposed():
-    data = encode(csv_text([["Họ và tên"], ["Nguyễn Thị Ánh"], ["Đặng Quốc Bảo"]]), "cp1258")
+    data = encode(
+        csv_text([["Họ và tên"], ["Nguyễn Thị Ánh"], ["Đặng Quốc Bảo"]]), "cp1258"
+    )
     assert b"\xd2" in data  # the dot below is stored as a combining mark
 
     names = [row.values[0] for row in read_table(data, "x.csv").rows[1:]]
@@ -46,8 +58,10 @@ def test_windows_1258_names_with_combining_tone_marks_come_out_precomposed():
 
 
 def test_quoted_fields_keep_separators_quotes_and_line_breaks():
-    rows = [["Họ và tên", "Chức vụ"],
-            ["Nguyễn Văn Bình", 'Chủ nhiệm "Ủy ban"; khóa XV,\nkiêm Trưởng đoàn']]
+    rows = [
+        ["Họ và tên", "Chức vụ"],
+        ["Nguyễn Văn Bình", 'Chủ nhiệm "Ủy ban"; khóa XV,\nkiêm Trưởng đoàn'],
+    ]
     for separator in ",;":
         table = read_table(csv_text(rows, separator).encode(), "x.csv")
 
@@ -64,7 +78,7 @@ def test_semicolon_file_with_commas_inside_names_is_read_with_semicolons():
 
 
 def test_empty_rows_are_skipped_and_rows_keep_their_line_number():
-    text = "\n\nHọ và tên,Đoàn\n,\n\"Lê\nVăn An\",Huế\nTrần Đức,Huế\n"
+    text = '\n\nHọ và tên,Đoàn\n,\n"Lê\nVăn An",Huế\nTrần Đức,Huế\n'
 
     table = read_table(text.encode(), "x.csv")
 
@@ -82,8 +96,12 @@ def test_xlsx_with_an_empty_first_row_keeps_row_numbers():
 
 
 def test_xlsx_merged_delegation_cell_is_given_to_every_row_it_covers():
-    rows = [HEADER, ["Nguyễn Thị Ánh", "Đoàn Hà Nội", "", "", ""],
-            ["Phạm Thị Ân", None, "", "", ""], ["Lê Văn An", "Đoàn Đà Nẵng", "", "", ""]]
+    rows = [
+        HEADER,
+        ["Nguyễn Thị Ánh", "Đoàn Hà Nội", "", "", ""],
+        ["Phạm Thị Ân", None, "", "", ""],
+        ["Lê Văn An", "Đoàn Đà Nẵng", "", "", ""],
+    ]
 
     table = read_table(xlsx_bytes(rows, merges=("B2:B3",)), "x.xlsx")
 
@@ -113,8 +131,12 @@ def test_xlsx_formula_without_saved_result_is_marked():
 def test_xlsx_numbers_and_dates_become_plain_text():
     from datetime import datetime
 
-    table = read_table(xlsx_bytes([["Họ và tên", "Ghế", "Ngày"],
-                                   ["Lê Văn An", 12, datetime(2025, 3, 1)]]), "x.xlsx")
+    table = read_table(
+        xlsx_bytes(
+            [["Họ và tên", "Ghế", "Ngày"], ["Lê Văn An", 12, datetime(2025, 3, 1)]]
+        ),
+        "x.xlsx",
+    )
 
     assert table.rows[1].values == ["Lê Văn An", "12", "2025-03-01"]
 
@@ -123,7 +145,10 @@ def test_a_file_too_large_is_refused_with_its_limit():
     with pytest.raises(InvalidInputError) as caught:
         read_table(b"x" * (tables.MAX_BYTES + 1), "big.csv")
 
-    assert caught.value.message == "The file is larger than 25 MB. Split it into smaller files."
+    assert (
+        caught.value.message
+        == "The file is larger than 25 MB. Split it into smaller files."
+    )
 
 
 def test_too_many_rows_are_refused(monkeypatch):
@@ -133,21 +158,30 @@ def test_too_many_rows_are_refused(monkeypatch):
     with pytest.raises(InvalidInputError) as caught:
         read_table(text.encode(), "x.csv")
 
-    assert caught.value.message == "The file has more than 3 rows. Split it into smaller files."
+    assert (
+        caught.value.message
+        == "The file has more than 3 rows. Split it into smaller files."
+    )
 
 
 def test_an_old_excel_file_is_refused_with_what_to_do():
     with pytest.raises(InvalidInputError) as caught:
         read_table(b"\xd0\xcf\x11\xe0 old binary excel", "dai-bieu.xls")
 
-    assert caught.value.message == "The file dai-bieu.xls is not an Excel workbook (.xlsx). Save it as .xlsx or as CSV and try again."
+    assert (
+        caught.value.message
+        == "The file dai-bieu.xls is not an Excel workbook (.xlsx). Save it as .xlsx or as CSV and try again."
+    )
 
 
 def test_a_broken_workbook_is_refused_with_what_to_do():
     with pytest.raises(InvalidInputError) as caught:
         read_table(b"PK\x03\x04 not really a zip", "x.xlsx")
 
-    assert caught.value.message == "The file cannot be read as an Excel workbook. Open it in Excel, save it again as .xlsx, and try again."
+    assert (
+        caught.value.message
+        == "The file cannot be read as an Excel workbook. Open it in Excel, save it again as .xlsx, and try again."
+    )
 
 
 @pytest.mark.slow

@@ -45,17 +45,33 @@ def test_import_participants_lists_problems_and_imports_nothing(tmp_path, capsys
 
 
 def test_import_openslides_prints_its_report(tmp_path, capsys):
-    assert run_cli(tmp_path, "import-openslides", str(DATA / "openslides-example-data.json")) == 0
+    assert (
+        run_cli(
+            tmp_path, "import-openslides", str(DATA / "openslides-example-data.json")
+        )
+        == 0
+    )
 
     out = capsys.readouterr().out
-    assert "Imported meeting 1 (os-openslides-demo-2011-11-11) from OpenSlides 4, migration index 100: 15 items, 3 participants, 3 polls." in out
+    assert (
+        "Imported meeting 1 (os-openslides-demo-2011-11-11) from OpenSlides 4, migration index 100: 15 items, 3 participants, 3 polls."
+        in out
+    )
     assert "Hidden items, now internal (staff only):\n  - H" in out
 
 
 def test_a_csv_agenda_needs_a_meeting(tmp_path, capsys):
-    assert run_cli(tmp_path, "import-openslides", str(DATA / "openslides-agenda-demo_de.csv")) == 2
+    assert (
+        run_cli(
+            tmp_path, "import-openslides", str(DATA / "openslides-agenda-demo_de.csv")
+        )
+        == 2
+    )
 
-    assert capsys.readouterr().err.strip() == "A CSV agenda or motion file is added to a meeting: give it with --meeting."
+    assert (
+        capsys.readouterr().err.strip()
+        == "A CSV agenda or motion file is added to a meeting: give it with --meeting."
+    )
 
 
 def test_archive_refuses_a_meeting_that_has_not_ended(tmp_path, capsys):
@@ -63,4 +79,7 @@ def test_archive_refuses_a_meeting_that_has_not_ended(tmp_path, capsys):
 
     assert run_cli(tmp_path, "archive", "1") == 1
 
-    assert capsys.readouterr().err.strip() == "Only an ended meeting can be archived. End the meeting first."
+    assert (
+        capsys.readouterr().err.strip()
+        == "Only an ended meeting can be archived. End the meeting first."
+    )

@@ -5,8 +5,25 @@ from __future__ import annotations
 import re
 from html.parser import HTMLParser
 
-_BLOCKS = {"p", "div", "br", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote",
-           "ul", "ol", "table", "section", "article", "pre"}
+_BLOCKS = {
+    "p",
+    "div",
+    "br",
+    "tr",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "blockquote",
+    "ul",
+    "ol",
+    "table",
+    "section",
+    "article",
+    "pre",
+}
 _SKIP = {"script", "style"}
 
 
@@ -56,6 +73,8 @@ def html_to_text(html: str) -> str:
     parser = _TextParser()
     parser.feed(html)
     parser.close()
-    lines = [line.strip() for line in "".join(parser.parts).replace("\xa0", " ").split("\n")]
+    lines = [
+        line.strip() for line in "".join(parser.parts).replace("\xa0", " ").split("\n")
+    ]
     text = "\n".join(lines)
     return re.sub(r"\n{3,}", "\n\n", text).strip()

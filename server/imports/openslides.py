@@ -31,7 +31,7 @@ import json
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -103,7 +103,9 @@ class Export:
         rows = self.data.get(collection) or {}
         found = rows.get(str(ident)) if isinstance(rows, dict) else None
         if found is None:
-            self.report.missing.append(f"{referrer} refers to {collection}/{ident}, which is not in the export.")
+            self.report.missing.append(
+                f"{referrer} refers to {collection}/{ident}, which is not in the export."
+            )
         return found
 
     def fqid(self, value: Any, referrer: str) -> tuple[str, dict[str, Any] | None]:
@@ -117,7 +119,9 @@ class Export:
 # -- reading an export ------------------------------------------------------------
 
 
-def read_export(data: bytes, zone: str = DEFAULT_TIMEZONE) -> tuple[MeetingSpec, Report, Export]:
+def read_export(
+    data: bytes, zone: str = DEFAULT_TIMEZONE
+) -> tuple[MeetingSpec, Report, Export]:
     """The meeting an OpenSlides 4 export describes, and the report of what happened."""
     raw = _load_json(data)
     report = Report()
@@ -128,14 +132,24 @@ def read_export(data: bytes, zone: str = DEFAULT_TIMEZONE) -> tuple[MeetingSpec,
     items = _agenda(export, meeting)
     participants = _participants(export, meeting)
     _report_left_out(export)
-    report.counts = {"items": _count(items), "participants": len(participants),
-                     "polls": len(report.history)}
+    report.counts = {
+        "items": _count(items),
+        "participants": len(participants),
+        "polls": len(report.history),
+    }
     spec = MeetingSpec(
-        key=_meeting_key(meeting, start), title=_clean(meeting.get("name")) or "OpenSlides",
-        body=_committee_name(export, meeting), start=start, end=end, timezone=zone,
-        place=_clean(meeting.get("location")), language=_language(meeting, report),
+        key=_meeting_key(meeting, start),
+        title=_clean(meeting.get("name")) or "OpenSlides",
+        body=_committee_name(export, meeting),
+        start=start,
+        end=end,
+        timezone=zone,
+        place=_clean(meeting.get("location")),
+        language=_language(meeting, report),
         description=html_to_text(str(meeting.get("description") or "")),
-        participants=participants, items=items)
+        participants=participants,
+        items=items,
+    )
     return spec, report, export
 
 
@@ -143,19 +157,27 @@ def _load_json(data: bytes) -> dict[str, Any]:
     try:
         raw = json.loads(data.decode("utf-8-sig"))
     except (UnicodeDecodeError, ValueError):
-        raise InvalidInputError("This file is not an OpenSlides export: it is not JSON. Export the meeting from OpenSlides again (Meeting > Export as JSON).") from None
+        raise InvalidInputError(
+            "This file is not an OpenSlides export: it is not JSON. Export the meeting from OpenSlides again (Meeting > Export as JSON)."
+        ) from None
     if not isinstance(raw, dict) or not isinstance(raw.get("meeting"), dict):
-        raise InvalidInputError("This file is not an OpenSlides meeting export: it has no meeting in it.")
+        raise InvalidInputError(
+            "This file is not an OpenSlides meeting export: it has no meeting in it."
+        )
     return raw
 
 
 def _check_version(raw: dict[str, Any], report: Report) -> None:
     index = raw.get("_migration_index")
     if not isinstance(index, int):
-        raise InvalidInputError("This export does not come from OpenSlides 4 (it has no migration index). Plenary reads meeting exports of OpenSlides 4.")
+        raise InvalidInputError(
+            "This export does not come from OpenSlides 4 (it has no migration index). Plenary reads meeting exports of OpenSlides 4."
+        )
     report.version = f"OpenSlides 4, migration index {index}"
     if index != KNOWN_MIGRATION_INDEX:
-        report.warnings.append(f"The export was made by another version of OpenSlides 4 (migration index {index}; Plenary knows {KNOWN_MIGRATION_INDEX}). It was read as far as it matches: check the result.")
+        report.warnings.append(
+            f"The export was made by another version of OpenSlides 4 (migration index {index}; Plenary knows {KNOWN_MIGRATION_INDEX}). It was read as far as it matches: check the result."
+        )
 
 
 def _the_meeting(export: Export) -> dict[str, Any]:
@@ -163,7 +185,9 @@ def _the_meeting(export: Export) -> dict[str, Any]:
     if not meetings:
         raise InvalidInputError("This OpenSlides export has no meeting in it.")
     if len(meetings) > 1:
-        export.report.warnings.append(f"The export holds {len(meetings)} meetings; only the first, {meetings[0].get('name')}, was imported.")
+        export.report.warnings.append(
+            f"The export holds {len(meetings)} meetings; only the first, {meetings[0].get('name')}, was imported."
+        )
     return meetings[0]
 
 
@@ -171,10 +195,14 @@ def _times(meeting: dict[str, Any], report: Report) -> tuple[datetime, datetime 
     start = _moment(meeting.get("start_time"))
     end = _moment(meeting.get("end_time"))
     if start is None:
-        report.warnings.append("The export gives no start time; the import time was used. Set the real start before the meeting.")
-        start = datetime.now(timezone.utc).replace(second=0, microsecond=0)
+        report.warnings.append(
+            "The export gives no start time; the import time was used. Set the real start before the meeting."
+        )
+        start = datetime.now(UTC).replace(second=0, microsecond=0)
     if end is not None and end < start:
-        report.contradictions.append(f"The meeting ends ({end.isoformat()}) before it starts ({start.isoformat()}); the end was left out.")
+        report.contradictions.append(
+            f"The meeting ends ({end.isoformat()}) before it starts ({start.isoformat()}); the end was left out."
+        )
         end = None
     return start, end
 
@@ -183,19 +211,21 @@ def _moment(value: Any) -> datetime | None:
     if value in (None, "", 0):
         return None
     if isinstance(value, (int, float)):
-        return datetime.fromtimestamp(value, timezone.utc)
+        return datetime.fromtimestamp(value, UTC)
     try:
         moment = datetime.fromisoformat(str(value))
     except ValueError:
         return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _language(meeting: dict[str, Any], report: Report) -> str:
     language = str(meeting.get("language") or "en")
     if language in ("vi", "en"):
         return language
-    report.warnings.append(f"The meeting's language {language} is not one of Plenary's (vi, en); its pages are shown in English.")
+    report.warnings.append(
+        f"The meeting's language {language} is not one of Plenary's (vi, en); its pages are shown in English."
+    )
     return "en"
 
 
@@ -228,7 +258,9 @@ def _count(items: list[ItemSpec]) -> int:
 
 
 def _agenda(export: Export, meeting: dict[str, Any]) -> list[ItemSpec]:
-    rows = [r for r in export.all("agenda_item") if r.get("meeting_id") == meeting.get("id")]
+    rows = [
+        r for r in export.all("agenda_item") if r.get("meeting_id") == meeting.get("id")
+    ]
     rows.sort(key=lambda r: (r.get("weight") or 0, r.get("id") or 0))
     specs = {row["id"]: _item(export, row) for row in rows}
     top: list[ItemSpec] = []
@@ -239,7 +271,9 @@ def _agenda(export: Export, meeting: dict[str, Any]) -> list[ItemSpec]:
             specs[parent].items.append(specs[row["id"]])
         else:
             if parent is not None:
-                export.report.missing.append(f"Agenda item {row['id']} refers to agenda_item/{parent}, which is not in the export; it was put at the top level.")
+                export.report.missing.append(
+                    f"Agenda item {row['id']} refers to agenda_item/{parent}, which is not in the export; it was put at the top level."
+                )
             top.append(specs[row["id"]])
     top.extend(_motions_off_agenda(export, meeting))
     return top
@@ -250,7 +284,9 @@ def _check_nesting(export: Export, row: dict[str, Any], parent: Any) -> None:
         return
     above = (export.data.get("agenda_item") or {}).get(str(parent))
     if above is not None and row["id"] not in (above.get("child_ids") or []):
-        export.report.contradictions.append(f"Agenda item {row['id']} names item {parent} as its parent, but item {parent} does not list it as a child; the parent was kept.")
+        export.report.contradictions.append(
+            f"Agenda item {row['id']} names item {parent} as its parent, but item {parent} does not list it as a child; the parent was kept."
+        )
 
 
 def _item(export: Export, row: dict[str, Any]) -> ItemSpec:
@@ -262,19 +298,26 @@ def _item(export: Export, row: dict[str, Any]) -> ItemSpec:
         export.report.hidden_items.append(title)
     history = _poll_history(export, collection, content, title)
     duration = row.get("duration")
-    item = ItemSpec(key=f"os-item-{row.get('id')}", title=title or f"Item {row.get('id')}",
-                    description="\n\n".join(p for p in (text, history) if p),
-                    duration_min=max(1, round(duration / 60)) if duration else None,
-                    presenter=_presenter(export, collection, content),
-                    internal=kind in ("internal", "hidden") or bool(row.get("is_internal")))
+    item = ItemSpec(
+        key=f"os-item-{row.get('id')}",
+        title=title or f"Item {row.get('id')}",
+        description="\n\n".join(p for p in (text, history) if p),
+        duration_min=max(1, round(duration / 60)) if duration else None,
+        presenter=_presenter(export, collection, content),
+        internal=kind in ("internal", "hidden") or bool(row.get("is_internal")),
+    )
     return item
 
 
-def _content(export: Export, collection: str, content: dict[str, Any] | None) -> tuple[str, str]:
+def _content(
+    export: Export, collection: str, content: dict[str, Any] | None
+) -> tuple[str, str]:
     if content is None:
         return "", ""
     if collection == "topic":
-        return _clean(content.get("title")), html_to_text(str(content.get("text") or ""))
+        return _clean(content.get("title")), html_to_text(
+            str(content.get("text") or "")
+        )
     if collection == "motion":
         return _motion_title(content), _motion_text(export, content)
     if collection == "assignment":
@@ -302,9 +345,11 @@ def _motion_text(export: Export, motion: dict[str, Any]) -> str:
 def _election_text(export: Export, assignment: dict[str, Any]) -> str:
     names = _candidates(export, assignment)
     posts = assignment.get("open_posts") or 1
-    lines = [html_to_text(str(assignment.get("description") or "")),
-             f"Election for {posts} post(s).",
-             "Candidates: " + (", ".join(names) if names else "none yet") + "."]
+    lines = [
+        html_to_text(str(assignment.get("description") or "")),
+        f"Election for {posts} post(s).",
+        "Candidates: " + (", ".join(names) if names else "none yet") + ".",
+    ]
     return "\n".join(line for line in lines if line)
 
 
@@ -330,35 +375,52 @@ def _block_text(export: Export, block: dict[str, Any]) -> str:
     return ("Motions in this block: " + "; ".join(titles) + ".") if titles else ""
 
 
-def _presenter(export: Export, collection: str, content: dict[str, Any] | None) -> str | None:
+def _presenter(
+    export: Export, collection: str, content: dict[str, Any] | None
+) -> str | None:
     if collection != "motion" or content is None:
         return None
     names = []
     for ident in content.get("submitter_ids") or []:
         submitter = export.get("motion_submitter", ident, f"Motion {content.get('id')}")
         if submitter is not None:
-            names.append(_meeting_user_name(export, submitter.get("meeting_user_id"),
-                                            f"Motion {content.get('id')}"))
+            names.append(
+                _meeting_user_name(
+                    export,
+                    submitter.get("meeting_user_id"),
+                    f"Motion {content.get('id')}",
+                )
+            )
     return ", ".join(n for n in names if n) or None
 
 
 def _motions_off_agenda(export: Export, meeting: dict[str, Any]) -> list[ItemSpec]:
     found = []
     for motion in export.all("motion"):
-        if motion.get("meeting_id") == meeting.get("id") and not motion.get("agenda_item_id"):
-            found.append(ItemSpec(key=f"os-motion-{motion.get('id')}",
-                                  title=_motion_title(motion) or "Motion",
-                                  description=_motion_text(export, motion), internal=True))
+        if motion.get("meeting_id") == meeting.get("id") and not motion.get(
+            "agenda_item_id"
+        ):
+            found.append(
+                ItemSpec(
+                    key=f"os-motion-{motion.get('id')}",
+                    title=_motion_title(motion) or "Motion",
+                    description=_motion_text(export, motion),
+                    internal=True,
+                )
+            )
     if found:
-        export.report.warnings.append(f"{len(found)} motion(s) were not on the OpenSlides agenda; they were added at its end as internal items.")
+        export.report.warnings.append(
+            f"{len(found)} motion(s) were not on the OpenSlides agenda; they were added at its end as internal items."
+        )
     return found
 
 
 # -- polls ---------------------------------------------------------------------------
 
 
-def _poll_history(export: Export, collection: str, content: dict[str, Any] | None,
-                  title: str) -> str:
+def _poll_history(
+    export: Export, collection: str, content: dict[str, Any] | None, title: str
+) -> str:
     if content is None or collection not in ("motion", "assignment"):
         return ""
     lines = []
@@ -367,7 +429,13 @@ def _poll_history(export: Export, collection: str, content: dict[str, Any] | Non
         if poll is None:
             continue
         if poll.get("state") not in FINISHED:
-            export.report.not_carried.append({"what": f"vote \"{poll.get('title')}\" on {title}", "count": 1, "why": f"it was not finished (state {poll.get('state')})"})
+            export.report.not_carried.append(
+                {
+                    "what": f'vote "{poll.get("title")}" on {title}',
+                    "count": 1,
+                    "why": f"it was not finished (state {poll.get('state')})",
+                }
+            )
             continue
         entry = _poll_entry(export, poll, title)
         export.report.history.append(entry)
@@ -376,7 +444,7 @@ def _poll_history(export: Export, collection: str, content: dict[str, Any] | Non
 
 
 def _poll_entry(export: Export, poll: dict[str, Any], on: str) -> dict[str, Any]:
-    label = f"vote \"{poll.get('title')}\" on {on}"
+    label = f'vote "{poll.get("title")}" on {on}'
     options = []
     for ident in poll.get("option_ids") or []:
         option = export.get("option", ident, label)
@@ -386,10 +454,20 @@ def _poll_entry(export: Export, poll: dict[str, Any], on: str) -> dict[str, Any]
     if poll.get("global_option_id"):
         found = export.get("option", poll["global_option_id"], label)
         global_option = _option_entry(export, found, label) if found else None
-    figures = {name: _number(poll.get(name)) for name in ("votesvalid", "votesinvalid", "votescast")}
-    entry = {"poll_id": poll.get("id"), "title": poll.get("title"), "on": on,
-             "method": poll.get("pollmethod"), "type": poll.get("type"),
-             "options": options, "global": global_option, **figures}
+    figures = {
+        name: _number(poll.get(name))
+        for name in ("votesvalid", "votesinvalid", "votescast")
+    }
+    entry = {
+        "poll_id": poll.get("id"),
+        "title": poll.get("title"),
+        "on": on,
+        "method": poll.get("pollmethod"),
+        "type": poll.get("type"),
+        "options": options,
+        "global": global_option,
+        **figures,
+    }
     entry["contradictions"] = _contradictions(poll, entry, label)
     export.report.contradictions.extend(entry["contradictions"])
     return entry
@@ -401,13 +479,17 @@ def _option_entry(export: Export, option: dict[str, Any], label: str) -> dict[st
     if option.get("content_object_id"):
         collection, content = export.fqid(option["content_object_id"], label)
         name = _option_name(export, collection, content, label)
-    entry = {"option": name, **{k: _number(option.get(k)) for k in ("yes", "no", "abstain")}}
+    entry = {
+        "option": name,
+        **{k: _number(option.get(k)) for k in ("yes", "no", "abstain")},
+    }
     entry["vote_totals"] = _vote_totals(export, option, label)
     return entry
 
 
-def _option_name(export: Export, collection: str, content: dict[str, Any] | None,
-                 label: str) -> str:
+def _option_name(
+    export: Export, collection: str, content: dict[str, Any] | None, label: str
+) -> str:
     if content is None:
         return "missing"
     if collection == "user":
@@ -417,7 +499,9 @@ def _option_name(export: Export, collection: str, content: dict[str, Any] | None
     return _clean(content.get("title") or content.get("name"))
 
 
-def _vote_totals(export: Export, option: dict[str, Any], label: str) -> dict[str, Decimal] | None:
+def _vote_totals(
+    export: Export, option: dict[str, Any], label: str
+) -> dict[str, Decimal] | None:
     if not option.get("vote_ids"):
         return None
     totals = {"Y": Decimal(0), "N": Decimal(0), "A": Decimal(0)}
@@ -437,21 +521,33 @@ def _number(value: Any) -> Decimal | None:
         return None
 
 
-def _contradictions(poll: dict[str, Any], entry: dict[str, Any], label: str) -> list[str]:
+def _contradictions(
+    poll: dict[str, Any], entry: dict[str, Any], label: str
+) -> list[str]:
     found = []
-    valid, invalid, cast = entry["votesvalid"], entry["votesinvalid"], entry["votescast"]
+    valid, invalid, cast = (
+        entry["votesvalid"],
+        entry["votesinvalid"],
+        entry["votescast"],
+    )
     if None not in (valid, invalid, cast) and valid + invalid != cast:
-        found.append(f"In the {label}, votes cast ({_n(cast)}) are not valid ({_n(valid)}) plus invalid ({_n(invalid)}) votes ({_n(valid + invalid)}).")
+        found.append(
+            f"In the {label}, votes cast ({_n(cast)}) are not valid ({_n(valid)}) plus invalid ({_n(invalid)}) votes ({_n(valid + invalid)})."
+        )
     counted = _counted(poll, entry)
     if valid is not None and counted is not None and counted > valid:
-        found.append(f"In the {label}, the options add up to {_n(counted)} votes, more than the {_n(valid)} valid votes.")
+        found.append(
+            f"In the {label}, the options add up to {_n(counted)} votes, more than the {_n(valid)} valid votes."
+        )
     for option in entry["options"] + ([entry["global"]] if entry["global"] else []):
         totals = option.pop("vote_totals")
         if totals is None:
             continue
         for key, name in (("Y", "yes"), ("N", "no"), ("A", "abstain")):
             if option[name] is not None and totals[key] != option[name]:
-                found.append(f"In the {label}, the single votes for \"{option['option']}\" add up to {_n(totals[key])} {name}, but its total says {_n(option[name])}.")
+                found.append(
+                    f'In the {label}, the single votes for "{option["option"]}" add up to {_n(totals[key])} {name}, but its total says {_n(option[name])}.'
+                )
     return found
 
 
@@ -466,21 +562,37 @@ def _counted(poll: dict[str, Any], entry: dict[str, Any]) -> Decimal | None:
 
 
 def _n(value: Decimal) -> str:
-    return format(value.normalize(), "f") if value == value.to_integral() else str(value)
+    return (
+        format(value.normalize(), "f") if value == value.to_integral() else str(value)
+    )
 
 
 def _history_line(entry: dict[str, Any]) -> str:
     if entry["contradictions"]:
-        return f"Vote \"{entry['title']}\" (OpenSlides, finished): its figures contradict each other and were not taken as a result; see the import report."
+        return f'Vote "{entry["title"]}" (OpenSlides, finished): its figures contradict each other and were not taken as a result; see the import report.'
     parts = []
     for option in entry["options"]:
-        figures = ", ".join(f"{name} {_n(option[name])}" for name in ("yes", "no", "abstain")
-                            if option[name])
+        figures = ", ".join(
+            f"{name} {_n(option[name])}"
+            for name in ("yes", "no", "abstain")
+            if option[name]
+        )
         parts.append(f"{option['option']}: {figures or 'no votes'}")
-    totals = ", ".join(f"{label} {_n(entry[key])}" for key, label in (
-        ("votesvalid", "valid"), ("votesinvalid", "invalid"), ("votescast", "cast"))
-        if entry[key] is not None)
-    return f"Vote \"{entry['title']}\" (OpenSlides, finished): " + "; ".join(parts) + (f" ({totals})" if totals else "") + "."
+    totals = ", ".join(
+        f"{label} {_n(entry[key])}"
+        for key, label in (
+            ("votesvalid", "valid"),
+            ("votesinvalid", "invalid"),
+            ("votescast", "cast"),
+        )
+        if entry[key] is not None
+    )
+    return (
+        f'Vote "{entry["title"]}" (OpenSlides, finished): '
+        + "; ".join(parts)
+        + (f" ({totals})" if totals else "")
+        + "."
+    )
 
 
 # -- participants -------------------------------------------------------------------
@@ -496,11 +608,19 @@ def _participants(export: Export, meeting: dict[str, Any]) -> list[ParticipantSp
         user = export.get("user", member.get("user_id"), referrer)
         if user is None:
             continue
-        key = _unique(f"os-{slug(str(user.get('username') or user.get('id')))}"[:60], keys)
-        found.append(ParticipantSpec(
-            key=key, name=_user_name(user), role=_role(export, meeting, member),
-            group=_delegation(export, member, referrer) or None,
-            number=_clean(member.get("number")) or None, email=_clean(user.get("email")) or None))
+        key = _unique(
+            f"os-{slug(str(user.get('username') or user.get('id')))}"[:60], keys
+        )
+        found.append(
+            ParticipantSpec(
+                key=key,
+                name=_user_name(user),
+                role=_role(export, meeting, member),
+                group=_delegation(export, member, referrer) or None,
+                number=_clean(member.get("number")) or None,
+                email=_clean(user.get("email")) or None,
+            )
+        )
         _check_weight(export, member, user)
     return found
 
@@ -527,10 +647,19 @@ def _meeting_user_name(export: Export, ident: Any, referrer: str) -> str:
 
 
 def _role(export: Export, meeting: dict[str, Any], member: dict[str, Any]) -> str:
-    groups = [g for g in (export.get("group", i, f"Participant {member.get('id')}")
-                          for i in member.get("group_ids") or []) if g]
-    if any(g.get("id") == meeting.get("admin_group_id") or g.get("admin_group_for_meeting_id")
-           for g in groups):
+    groups = [
+        g
+        for g in (
+            export.get("group", i, f"Participant {member.get('id')}")
+            for i in member.get("group_ids") or []
+        )
+        if g
+    ]
+    if any(
+        g.get("id") == meeting.get("admin_group_id")
+        or g.get("admin_group_for_meeting_id")
+        for g in groups
+    ):
         return "organizer"
     if any(MANAGER_PERMISSIONS & set(g.get("permissions") or []) for g in groups):
         return "secretary"
@@ -538,7 +667,10 @@ def _role(export: Export, meeting: dict[str, Any], member: dict[str, Any]) -> st
 
 
 def _delegation(export: Export, member: dict[str, Any], referrer: str) -> str:
-    levels = [export.get("structure_level", i, referrer) for i in member.get("structure_level_ids") or []]
+    levels = [
+        export.get("structure_level", i, referrer)
+        for i in member.get("structure_level_ids") or []
+    ]
     names = [_clean(level.get("name")) for level in levels if level]
     if names:
         return ", ".join(names)
@@ -549,26 +681,51 @@ def _delegation(export: Export, member: dict[str, Any], referrer: str) -> str:
 def _check_weight(export: Export, member: dict[str, Any], user: dict[str, Any]) -> None:
     weight = _number(member.get("vote_weight"))
     if weight is not None and weight != 1:
-        export.report.not_carried.append({"what": f"the vote weight {_n(weight)} of {_user_name(user)}", "count": 1, "why": "Plenary counts one vote per delegate"})
+        export.report.not_carried.append(
+            {
+                "what": f"the vote weight {_n(weight)} of {_user_name(user)}",
+                "count": 1,
+                "why": "Plenary counts one vote per delegate",
+            }
+        )
     if member.get("vote_delegated_to_id"):
-        export.report.not_carried.append({"what": f"the vote delegation of {_user_name(user)}", "count": 1, "why": "delegate votes again in Plenary"})
+        export.report.not_carried.append(
+            {
+                "what": f"the vote delegation of {_user_name(user)}",
+                "count": 1,
+                "why": "delegate votes again in Plenary",
+            }
+        )
 
 
 def _report_left_out(export: Export) -> None:
     for collection, why in NOT_CARRIED.items():
         count = len(export.all(collection))
         if count:
-            export.report.not_carried.append({"what": collection.replace("_", " "), "count": count, "why": why})
-    secrets_found = sum(1 for user in export.all("user") if user.get("password") or user.get("default_password"))
+            export.report.not_carried.append(
+                {"what": collection.replace("_", " "), "count": count, "why": why}
+            )
+    secrets_found = sum(
+        1
+        for user in export.all("user")
+        if user.get("password") or user.get("default_password")
+    )
     if secrets_found:
-        export.report.not_carried.append({"what": "passwords", "count": secrets_found, "why": "participants log in with the access codes Plenary gives them"})
+        export.report.not_carried.append(
+            {
+                "what": "passwords",
+                "count": secrets_found,
+                "why": "participants log in with the access codes Plenary gives them",
+            }
+        )
 
 
 # -- storing ---------------------------------------------------------------------------
 
 
-def import_export(session: Session, data: bytes, actor: Actor,
-                  zone: str = DEFAULT_TIMEZONE) -> dict[str, Any]:
+def import_export(
+    session: Session, data: bytes, actor: Actor, zone: str = DEFAULT_TIMEZONE
+) -> dict[str, Any]:
     """Create (or update) the meeting of an export, with its report; one transaction."""
     spec, report, export = read_export(data, zone)
     result = import_meeting(session, spec)
@@ -576,14 +733,26 @@ def import_export(session: Session, data: bytes, actor: Actor,
     committee = _committee(session, export, actor)
     if committee is not None:
         assign_body(session, result.meeting_id, committee.id, actor)
-    stored = ImportReport(meeting_id=result.meeting_id, source="openslides-json",
-                          report_json=json.dumps(report.as_dict(), ensure_ascii=False, default=str))
+    stored = ImportReport(
+        meeting_id=result.meeting_id,
+        source="openslides-json",
+        report_json=json.dumps(report.as_dict(), ensure_ascii=False, default=str),
+    )
     session.add(stored)
-    record_change(session, actor, "openslides.import",
-                  f"imported {spec.title} from OpenSlides", meeting_id=result.meeting_id,
-                  details=report.counts)
-    return {"meeting_id": result.meeting_id, "key": spec.key, "created": result.created,
-            "report": json.loads(stored.report_json)}
+    record_change(
+        session,
+        actor,
+        "openslides.import",
+        f"imported {spec.title} from OpenSlides",
+        meeting_id=result.meeting_id,
+        details=report.counts,
+    )
+    return {
+        "meeting_id": result.meeting_id,
+        "key": spec.key,
+        "created": result.created,
+        "report": json.loads(stored.report_json),
+    }
 
 
 def _register_people(session: Session, meeting_id: int, spec: MeetingSpec) -> None:
@@ -592,8 +761,12 @@ def _register_people(session: Session, meeting_id: int, spec: MeetingSpec) -> No
     for person in spec.participants:
         row = rows.get(person.key)
         if row is not None:
-            found = register_person(session, person.name, person.email or "",
-                                    f"openslides:{person.key.removeprefix('os-')}")
+            found = register_person(
+                session,
+                person.name,
+                person.email or "",
+                f"openslides:{person.key.removeprefix('os-')}",
+            )
             link_participant(session, row.id, found.id)
 
 
@@ -604,11 +777,18 @@ def _committee(session: Session, export: Export, actor: Actor) -> Body | None:
     key = f"os-{slug(str(committees[0].get('name') or 'committee'))}"[:64]
     body = session.exec(select(Body).where(Body.key == key)).first()
     if body is None:
-        body = Body(key=key, name=_clean(committees[0].get("name")) or key, kind="committee")
+        body = Body(
+            key=key, name=_clean(committees[0].get("name")) or key, kind="committee"
+        )
         session.add(body)
         session.flush()
-        record_change(session, actor, "body.create", f"created the body {body.name}",
-                      body_id=body.id)
+        record_change(
+            session,
+            actor,
+            "body.create",
+            f"created the body {body.name}",
+            body_id=body.id,
+        )
     return body
 
 
@@ -621,9 +801,14 @@ def read_agenda_csv(data: bytes) -> list[ItemSpec]:
     items = []
     for number, row in enumerate(rows, start=1):
         duration = row.get("duration", "").strip()
-        items.append(ItemSpec(key=f"os-csv-{number}", title=_clean(row["title"]),
-                              description=html_to_text(row.get("text", "")),
-                              duration_min=int(duration) if duration.isdigit() else None))
+        items.append(
+            ItemSpec(
+                key=f"os-csv-{number}",
+                title=_clean(row["title"]),
+                description=html_to_text(row.get("text", "")),
+                duration_min=int(duration) if duration.isdigit() else None,
+            )
+        )
     return items
 
 
@@ -639,10 +824,14 @@ def read_motions_csv(data: bytes) -> list[ItemSpec]:
         if row.get("category"):
             parts.append(f"Category: {_clean(row['category'])}.")
         title = _clean(row["title"])
-        items.append(ItemSpec(key=f"os-csv-motion-{number}",
-                              title=f"{identifier}: {title}" if identifier else title,
-                              description="\n\n".join(p for p in parts if p),
-                              presenter=_clean(row.get("submitter")) or None))
+        items.append(
+            ItemSpec(
+                key=f"os-csv-motion-{number}",
+                title=f"{identifier}: {title}" if identifier else title,
+                description="\n\n".join(p for p in parts if p),
+                presenter=_clean(row.get("submitter")) or None,
+            )
+        )
     return items
 
 
@@ -652,7 +841,10 @@ def _csv_records(data: bytes, needed: set[str]) -> list[dict[str, str]]:
         raise InvalidInputError("The CSV file is empty.")
     header = [h.strip().lower() for h in table.rows[0].values]
     if not needed <= set(header):
-        raise InvalidInputError("This CSV file is not an OpenSlides agenda or motion file: it needs the columns {columns}.", columns=", ".join(sorted(needed)))
+        raise InvalidInputError(
+            "This CSV file is not an OpenSlides agenda or motion file: it needs the columns {columns}.",
+            columns=", ".join(sorted(needed)),
+        )
     records = []
     for row in table.rows[1:]:
         record = dict(zip(header, row.values, strict=False))
@@ -669,29 +861,48 @@ def csv_kind(data: bytes) -> str:
     return "agenda"
 
 
-def append_items(session: Session, meeting_id: int, items: list[ItemSpec],
-                 actor: Actor, source: str) -> int:
+def append_items(
+    session: Session, meeting_id: int, items: list[ItemSpec], actor: Actor, source: str
+) -> int:
     """Add items at the end of a meeting's agenda (CSV imports)."""
     ensure_not_archived(session, meeting_id)
     get_meeting(session, meeting_id)
-    existing = list(session.exec(select(AgendaItem).where(AgendaItem.meeting_id == meeting_id)))
+    existing = list(
+        session.exec(select(AgendaItem).where(AgendaItem.meeting_id == meeting_id))
+    )
     keys = {row.key for row in existing}
     position = max((row.position for row in existing), default=-1) + 1
     top = sum(1 for row in existing if row.parent_id is None and not row.removed)
     for offset, spec in enumerate(items):
-        session.add(AgendaItem(meeting_id=meeting_id, key=_unique(spec.key, keys),
-                               position=position + offset, number=str(top + offset + 1),
-                               title=spec.title, description=spec.description,
-                               duration_min=spec.duration_min, presenter=spec.presenter or "",
-                               internal=spec.internal))
-    record_change(session, actor, "openslides.csv", f"added {len(items)} agenda items from {source}",
-                  meeting_id=meeting_id)
-    record_event(session, meeting_id, "meeting.changed", {"counts": {"items": len(items)}})
+        session.add(
+            AgendaItem(
+                meeting_id=meeting_id,
+                key=_unique(spec.key, keys),
+                position=position + offset,
+                number=str(top + offset + 1),
+                title=spec.title,
+                description=spec.description,
+                duration_min=spec.duration_min,
+                presenter=spec.presenter or "",
+                internal=spec.internal,
+            )
+        )
+    record_change(
+        session,
+        actor,
+        "openslides.csv",
+        f"added {len(items)} agenda items from {source}",
+        meeting_id=meeting_id,
+    )
+    record_event(
+        session, meeting_id, "meeting.changed", {"counts": {"items": len(items)}}
+    )
     return len(items)
 
 
-def import_upload(session: Session, meeting_id: int, data: bytes, filename: str,
-                  actor: Actor) -> dict[str, Any]:
+def import_upload(
+    session: Session, meeting_id: int, data: bytes, filename: str, actor: Actor
+) -> dict[str, Any]:
     """An uploaded OpenSlides file: a JSON export makes a meeting, a CSV adds items."""
     if data.lstrip(b"\xef\xbb\xbf \r\n\t")[:1] == b"{":
         return import_export(session, data, actor)
@@ -702,6 +913,9 @@ def import_upload(session: Session, meeting_id: int, data: bytes, filename: str,
 
 
 def list_reports(session: Session, meeting_id: int) -> list[dict[str, Any]]:
-    stmt = (select(ImportReport).where(ImportReport.meeting_id == meeting_id)
-            .order_by(col(ImportReport.id)))
+    stmt = (
+        select(ImportReport)
+        .where(ImportReport.meeting_id == meeting_id)
+        .order_by(col(ImportReport.id))
+    )
     return [json.loads(row.report_json) for row in session.exec(stmt)]

@@ -48,27 +48,72 @@ from server.staff import Actor, record_change
 FIELDS = ("name", "role", "group", "seat", "number", "title", "email", "ref")
 # folded headings (see vietnamese.fold) -> field
 HEADINGS = {
-    "name": "name", "full name": "name", "ho va ten": "name", "ho ten": "name",
-    "ten day du": "name", "ho va ten dai bieu": "name",
-    "family name": "family", "last name": "family", "surname": "family", "ho": "family",
-    "ho dem": "family", "ho va ten dem": "family", "ho va dem": "family",
-    "given name": "given", "first name": "given", "ten": "given",
-    "role": "role", "vai tro": "role",
-    "delegation": "group", "group": "group", "doan": "group", "doan dai bieu": "group",
-    "to": "group", "don vi": "group", "unit": "group",
-    "seat": "seat", "ghe": "seat", "so ghe": "seat", "cho ngoi": "seat", "vi tri ngoi": "seat",
-    "number": "number", "delegate number": "number", "ma dai bieu": "number",
-    "so the": "number", "so dai bieu": "number",
-    "title": "title", "position": "title", "chuc vu": "title", "chuc danh": "title",
-    "email": "email", "e-mail": "email", "thu dien tu": "email",
-    "id": "ref", "id number": "ref", "cccd": "ref", "cmnd": "ref", "so cccd": "ref",
-    "so cmnd": "ref", "so dinh danh": "ref", "member number": "ref", "ma so": "ref",
+    "name": "name",
+    "full name": "name",
+    "ho va ten": "name",
+    "ho ten": "name",
+    "ten day du": "name",
+    "ho va ten dai bieu": "name",
+    "family name": "family",
+    "last name": "family",
+    "surname": "family",
+    "ho": "family",
+    "ho dem": "family",
+    "ho va ten dem": "family",
+    "ho va dem": "family",
+    "given name": "given",
+    "first name": "given",
+    "ten": "given",
+    "role": "role",
+    "vai tro": "role",
+    "delegation": "group",
+    "group": "group",
+    "doan": "group",
+    "doan dai bieu": "group",
+    "to": "group",
+    "don vi": "group",
+    "unit": "group",
+    "seat": "seat",
+    "ghe": "seat",
+    "so ghe": "seat",
+    "cho ngoi": "seat",
+    "vi tri ngoi": "seat",
+    "number": "number",
+    "delegate number": "number",
+    "ma dai bieu": "number",
+    "so the": "number",
+    "so dai bieu": "number",
+    "title": "title",
+    "position": "title",
+    "chuc vu": "title",
+    "chuc danh": "title",
+    "email": "email",
+    "e-mail": "email",
+    "thu dien tu": "email",
+    "id": "ref",
+    "id number": "ref",
+    "cccd": "ref",
+    "cmnd": "ref",
+    "so cccd": "ref",
+    "so cmnd": "ref",
+    "so dinh danh": "ref",
+    "member number": "ref",
+    "ma so": "ref",
 }
 ROLE_WORDS = {
-    "delegate": "delegate", "dai bieu": "delegate", "chair": "chair", "chu toa": "chair",
-    "chu tri": "chair", "secretary": "secretary", "thu ky": "secretary",
-    "organizer": "organizer", "ban to chuc": "organizer", "to chuc": "organizer",
-    "guest": "guest", "khach": "guest", "khach moi": "guest",
+    "delegate": "delegate",
+    "dai bieu": "delegate",
+    "chair": "chair",
+    "chu toa": "chair",
+    "chu tri": "chair",
+    "secretary": "secretary",
+    "thu ky": "secretary",
+    "organizer": "organizer",
+    "ban to chuc": "organizer",
+    "to chuc": "organizer",
+    "guest": "guest",
+    "khach": "guest",
+    "khach moi": "guest",
 }
 HEADER_SEARCH_ROWS = 20
 MAX_NAME = 200
@@ -81,9 +126,12 @@ class Problem:
     params: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"level": self.level, "template": self.template,
-                "params": {k: str(v) for k, v in self.params.items()},
-                "message": self.template.format(**self.params)}
+        return {
+            "level": self.level,
+            "template": self.template,
+            "params": {k: str(v) for k, v in self.params.items()},
+            "message": self.template.format(**self.params),
+        }
 
 
 @dataclass
@@ -101,11 +149,18 @@ class PreviewRow:
         return any(p.level == "error" for ps in self.problems.values() for p in ps)
 
     def as_dict(self) -> dict[str, Any]:
-        cells = {name: {"value": self.values.get(name, ""),
-                        "problems": [p.as_dict() for p in self.problems.get(name, [])]}
-                 for name in FIELDS}
-        return {"row": self.row, "status": "error" if self.has_errors else self.status,
-                "cells": cells}
+        cells = {
+            name: {
+                "value": self.values.get(name, ""),
+                "problems": [p.as_dict() for p in self.problems.get(name, [])],
+            }
+            for name in FIELDS
+        }
+        return {
+            "row": self.row,
+            "status": "error" if self.has_errors else self.status,
+            "cells": cells,
+        }
 
 
 # -- header --------------------------------------------------------------------
@@ -114,13 +169,20 @@ class PreviewRow:
 def find_header(table: Table) -> tuple[int, dict[int, str], list[str]]:
     """Index of the header row, column -> field, and the headings not imported."""
     for index, row in enumerate(table.rows[:HEADER_SEARCH_ROWS]):
-        columns = {col: HEADINGS.get(_heading(text)) for col, text in enumerate(row.values)}
+        columns = {
+            col: HEADINGS.get(_heading(text)) for col, text in enumerate(row.values)
+        }
         fields = set(columns.values())
         if "name" in fields or {"family", "given"} <= fields:
-            ignored = [row.values[col] for col, found in columns.items()
-                       if found is None and row.values[col]]
+            ignored = [
+                row.values[col]
+                for col, found in columns.items()
+                if found is None and row.values[col]
+            ]
             return index, {c: f for c, f in columns.items() if f}, ignored
-    raise InvalidInputError("The file has no column for names. Put a heading such as \"Họ và tên\" or \"Name\" above the names, and try again.")
+    raise InvalidInputError(
+        'The file has no column for names. Put a heading such as "Họ và tên" or "Name" above the names, and try again.'
+    )
 
 
 def _heading(text: str) -> str:
@@ -131,7 +193,7 @@ def _heading(text: str) -> str:
 
 
 def read_rows(table: Table, header: int, columns: dict[int, str]) -> list[PreviewRow]:
-    return [_read_row(row, columns) for row in table.rows[header + 1:]]
+    return [_read_row(row, columns) for row in table.rows[header + 1 :]]
 
 
 def _read_row(source: SourceRow, columns: dict[int, str]) -> PreviewRow:
@@ -151,8 +213,9 @@ def _read_row(source: SourceRow, columns: dict[int, str]) -> PreviewRow:
 
 def _combine_name(values: dict[str, str]) -> dict[str, str]:
     if not values.get("name"):
-        values["name"] = " ".join(v for v in (values.get("family", ""),
-                                              values.get("given", "")) if v)
+        values["name"] = " ".join(
+            v for v in (values.get("family", ""), values.get("given", "")) if v
+        )
     values.pop("family", None)
     values.pop("given", None)
     values["name"] = clean_name(values["name"])
@@ -161,7 +224,11 @@ def _combine_name(values: dict[str, str]) -> dict[str, str]:
 
 def _note_cell(row: PreviewRow, column: str, note: str) -> None:
     if note.startswith("formula"):
-        row.add(column, "error", "This cell holds a formula whose result was not saved. Open the file in Excel, save it, and upload it again.")
+        row.add(
+            column,
+            "error",
+            "This cell holds a formula whose result was not saved. Open the file in Excel, save it, and upload it again.",
+        )
     else:
         row.add(column, "note", "Taken from a merged cell ({note}).", note=note)
 
@@ -171,14 +238,24 @@ def check_row(row: PreviewRow) -> None:
     if not name:
         row.add("name", "error", "The name is missing.")
     elif len(name) > MAX_NAME:
-        row.add("name", "error", "The name is longer than {limit} characters.", limit=MAX_NAME)
+        row.add(
+            "name",
+            "error",
+            "The name is longer than {limit} characters.",
+            limit=MAX_NAME,
+        )
     role = row.values.get("role", "")
     if role and ROLE_WORDS.get(_heading(role)) is None:
-        row.add("role", "error", "Unknown role \"{role}\": write delegate, chair, secretary, organizer or guest (đại biểu, chủ tọa, thư ký, ban tổ chức, khách mời).", role=role)
+        row.add(
+            "role",
+            "error",
+            'Unknown role "{role}": write delegate, chair, secretary, organizer or guest (đại biểu, chủ tọa, thư ký, ban tổ chức, khách mời).',
+            role=role,
+        )
     row.values["role"] = ROLE_WORDS.get(_heading(role), role) if role else "delegate"
     email = row.values.get("email", "")
     if email and ("@" not in email or " " in email or email.startswith("@")):
-        row.add("email", "error", "\"{email}\" is not an email address.", email=email)
+        row.add("email", "error", '"{email}" is not an email address.', email=email)
 
 
 def check_duplicates(rows: list[PreviewRow]) -> None:
@@ -210,18 +287,37 @@ def _identity(row: PreviewRow) -> str:
 def _flag_same_person(row: PreviewRow, first: PreviewRow) -> None:
     group, other = row.values.get("group", ""), first.values.get("group", "")
     if group.lower() != other.lower():
-        row.add("group", "error", "This person is also in row {row}, in the delegation \"{group}\". A participant belongs to one delegation: delete one of the rows.", row=first.row, group=other)
+        row.add(
+            "group",
+            "error",
+            'This person is also in row {row}, in the delegation "{group}". A participant belongs to one delegation: delete one of the rows.',
+            row=first.row,
+            group=other,
+        )
     else:
-        row.add("name", "error", "This person is already in row {row}. Delete one of the rows.", row=first.row)
+        row.add(
+            "name",
+            "error",
+            "This person is already in row {row}. Delete one of the rows.",
+            row=first.row,
+        )
 
 
 def _warn_same_name(rows: list[PreviewRow]) -> None:
-    undecided = [r for r in rows if not r.values.get("ref") and not r.values.get("email")]
+    undecided = [
+        r for r in rows if not r.values.get("ref") and not r.values.get("email")
+    ]
     groups = {r.values.get("group", "").lower() for r in undecided}
     if len(undecided) < 2 or len(groups) < 2:
         return
     for row in undecided[1:]:
-        row.add("name", "warning", "Row {row} has the same name in the delegation \"{group}\". If it is the same person, delete one row; if not, add an ID number or an email to tell them apart.", row=undecided[0].row, group=undecided[0].values.get("group", ""))
+        row.add(
+            "name",
+            "warning",
+            'Row {row} has the same name in the delegation "{group}". If it is the same person, delete one row; if not, add an ID number or an email to tell them apart.',
+            row=undecided[0].row,
+            group=undecided[0].values.get("group", ""),
+        )
 
 
 def _check_seats(rows: list[PreviewRow]) -> None:
@@ -231,7 +327,13 @@ def _check_seats(rows: list[PreviewRow]) -> None:
         if not seat:
             continue
         if seat in taken:
-            row.add("seat", "error", "Seat {seat} is also given to row {row}.", seat=row.values["seat"], row=taken[seat].row)
+            row.add(
+                "seat",
+                "error",
+                "Seat {seat} is also given to row {row}.",
+                seat=row.values["seat"],
+                row=taken[seat].row,
+            )
         else:
             taken[seat] = row
 
@@ -246,26 +348,45 @@ def build_preview(table: Table, filename: str) -> dict[str, Any]:
     for row in rows:
         check_row(row)
     check_duplicates(rows)
-    errors = sum(1 for r in rows for ps in r.problems.values() for p in ps if p.level == "error")
-    warnings = sum(1 for r in rows for ps in r.problems.values() for p in ps
-                   if p.level == "warning")
+    errors = sum(
+        1 for r in rows for ps in r.problems.values() for p in ps if p.level == "error"
+    )
+    warnings = sum(
+        1
+        for r in rows
+        for ps in r.problems.values()
+        for p in ps
+        if p.level == "warning"
+    )
     headings = {field: table.rows[header].values[col] for col, field in columns.items()}
-    return {"filename": filename, "kind": table.kind, "encoding": table.encoding,
-            "separator": table.separator, "header_row": table.rows[header].number,
-            "columns": headings, "ignored_columns": ignored,
-            "rows": [row.as_dict() for row in rows], "errors": errors,
-            "warnings": warnings, "can_commit": bool(rows) and errors == 0}
+    return {
+        "filename": filename,
+        "kind": table.kind,
+        "encoding": table.encoding,
+        "separator": table.separator,
+        "header_row": table.rows[header].number,
+        "columns": headings,
+        "ignored_columns": ignored,
+        "rows": [row.as_dict() for row in rows],
+        "errors": errors,
+        "warnings": warnings,
+        "can_commit": bool(rows) and errors == 0,
+    }
 
 
-def preview_participants(session: Session, meeting_id: int, data: bytes, filename: str,
-                         actor: Actor) -> dict[str, Any]:
+def preview_participants(
+    session: Session, meeting_id: int, data: bytes, filename: str, actor: Actor
+) -> dict[str, Any]:
     """Read and check a file, keep the preview, and return it with its id."""
     ensure_not_archived(session, meeting_id)
     preview = build_preview(read_table(data, filename), filename)
     _mark_existing(session, meeting_id, preview)
-    stored = ParticipantImport(meeting_id=meeting_id, filename=filename[:200],
-                               preview_json=json.dumps(preview, ensure_ascii=False),
-                               created_by=actor.name)
+    stored = ParticipantImport(
+        meeting_id=meeting_id,
+        filename=filename[:200],
+        preview_json=json.dumps(preview, ensure_ascii=False),
+        created_by=actor.name,
+    )
     session.add(stored)
     session.flush()
     return {"import_id": stored.id, **preview}
@@ -274,7 +395,9 @@ def preview_participants(session: Session, meeting_id: int, data: bytes, filenam
 def _mark_existing(session: Session, meeting_id: int, preview: dict[str, Any]) -> None:
     """Rows that update a participant already in the meeting; seats already taken."""
     existing = _participants_by_identity(session, meeting_id)
-    seats = {seat.upper(): pid for pid, seat in seats_of(session, meeting_id).items() if seat}
+    seats = {
+        seat.upper(): pid for pid, seat in seats_of(session, meeting_id).items() if seat
+    }
     for row in preview["rows"]:
         values = {name: cell["value"] for name, cell in row["cells"].items()}
         match = _existing_participant(session, meeting_id, existing, row["row"], values)
@@ -283,29 +406,45 @@ def _mark_existing(session: Session, meeting_id: int, preview: dict[str, Any]) -
         seat = values.get("seat", "").upper()
         holder = seats.get(seat)
         if seat and holder is not None and (match is None or match.id != holder):
-            problem = Problem("error", "Seat {seat} is already given to another participant of this meeting.", {"seat": values["seat"]})
+            problem = Problem(
+                "error",
+                "Seat {seat} is already given to another participant of this meeting.",
+                {"seat": values["seat"]},
+            )
             row["cells"]["seat"]["problems"].append(problem.as_dict())
             row["status"] = "error"
             preview["errors"] += 1
             preview["can_commit"] = False
 
 
-def _existing_participant(session: Session, meeting_id: int, existing: dict,
-                          number: int, values: dict[str, str]) -> Participant | None:
+def _existing_participant(
+    session: Session,
+    meeting_id: int,
+    existing: dict,
+    number: int,
+    values: dict[str, str],
+) -> Participant | None:
     found = existing.get(_identity(PreviewRow(number, values)))
     if found is None and values.get("name"):
-        person = find_person(session, values["name"], values.get("email", ""),
-                             values.get("ref", ""))
+        person = find_person(
+            session, values["name"], values.get("email", ""), values.get("ref", "")
+        )
         found = _by_person(session, meeting_id, person.id) if person else None
     return found
 
 
-def _participants_by_identity(session: Session, meeting_id: int) -> dict[str, Participant]:
+def _participants_by_identity(
+    session: Session, meeting_id: int
+) -> dict[str, Participant]:
     stmt = select(Participant).where(Participant.meeting_id == meeting_id)
     found: dict[str, Participant] = {}
     for person in session.exec(stmt):
-        values = {"name": person.name, "group": person.group_name, "email": person.email,
-                  "ref": ""}
+        values = {
+            "name": person.name,
+            "group": person.group_name,
+            "email": person.email,
+            "ref": "",
+        }
         found[_identity(PreviewRow(0, values))] = person
         if person.email:
             found["email:" + person.email.lower()] = person
@@ -315,29 +454,49 @@ def _participants_by_identity(session: Session, meeting_id: int) -> dict[str, Pa
 def get_import(session: Session, meeting_id: int, import_id: int) -> ParticipantImport:
     stored = session.get(ParticipantImport, import_id)
     if stored is None or stored.meeting_id != meeting_id:
-        raise NotFoundError("There is no participant import {id} in this meeting. Upload the file again.", id=import_id)
+        raise NotFoundError(
+            "There is no participant import {id} in this meeting. Upload the file again.",
+            id=import_id,
+        )
     return stored
 
 
-def commit_participants(session: Session, meeting_id: int, import_id: int,
-                        actor: Actor) -> dict[str, int]:
+def commit_participants(
+    session: Session, meeting_id: int, import_id: int, actor: Actor
+) -> dict[str, int]:
     """Import every row of a checked preview, or none of them."""
     ensure_not_archived(session, meeting_id)
     stored = get_import(session, meeting_id, import_id)
     if stored.state != "preview":
-        raise ConflictError("This file was already imported. Upload it again to import it once more.")
+        raise ConflictError(
+            "This file was already imported. Upload it again to import it once more."
+        )
     preview = json.loads(stored.preview_json)
     if not preview["can_commit"]:
-        raise ConflictError("Problems left in the file: {count}. Correct them in the file and upload it again.", count=preview["errors"])
+        raise ConflictError(
+            "Problems left in the file: {count}. Correct them in the file and upload it again.",
+            count=preview["errors"],
+        )
 
     counts = _apply_rows(session, meeting_id, preview["rows"])
     stored.state = "committed"
     session.add(stored)
-    record_change(session, actor, "participants.import",
-                  f"imported {counts['added']} new and updated {counts['updated']} participants from {stored.filename}",
-                  meeting_id=meeting_id, details={"import_id": stored.id, **counts})
-    record_event(session, meeting_id, "meeting.changed", {"counts": counts},
-                 audience=AUDIENCE_ALL, actor_id=actor.participant_id)
+    record_change(
+        session,
+        actor,
+        "participants.import",
+        f"imported {counts['added']} new and updated {counts['updated']} participants from {stored.filename}",
+        meeting_id=meeting_id,
+        details={"import_id": stored.id, **counts},
+    )
+    record_event(
+        session,
+        meeting_id,
+        "meeting.changed",
+        {"counts": counts},
+        audience=AUDIENCE_ALL,
+        actor_id=actor.participant_id,
+    )
     return counts
 
 
@@ -348,12 +507,15 @@ def _apply_rows(session: Session, meeting_id: int, rows: list[dict]) -> dict[str
     counts = {"added": 0, "updated": 0}
     for row in rows:
         values = {name: cell["value"] for name, cell in row["cells"].items()}
-        person = register_person(session, values["name"], values["email"], values["ref"])
+        person = register_person(
+            session, values["name"], values["email"], values["ref"]
+        )
         participant = existing.get(_identity(PreviewRow(row["row"], values)))
         participant = participant or _by_person(session, meeting_id, person.id)
         counts["updated" if participant else "added"] += 1
-        participant = _save_participant(session, meeting_id, participant, person.id,
-                                        values, order)
+        participant = _save_participant(
+            session, meeting_id, participant, person.id, values, order
+        )
         order += 1
         link_participant(session, participant.id, person.id, values["seat"])
         if body_id is not None:
@@ -362,18 +524,34 @@ def _apply_rows(session: Session, meeting_id: int, rows: list[dict]) -> dict[str
 
 
 def _by_person(session: Session, meeting_id: int, person_id: int) -> Participant | None:
-    stmt = (select(Participant).join(ParticipantProfile)
-            .where(Participant.meeting_id == meeting_id,
-                   ParticipantProfile.person_id == person_id))
+    stmt = (
+        select(Participant)
+        .join(ParticipantProfile)
+        .where(
+            Participant.meeting_id == meeting_id,
+            ParticipantProfile.person_id == person_id,
+        )
+    )
     return session.exec(stmt).first()
 
 
-def _save_participant(session: Session, meeting_id: int, participant: Participant | None,
-                      person_id: int, values: dict[str, str], order: int) -> Participant:
+def _save_participant(
+    session: Session,
+    meeting_id: int,
+    participant: Participant | None,
+    person_id: int,
+    values: dict[str, str],
+    order: int,
+) -> Participant:
     if participant is None:
-        participant = Participant(meeting_id=meeting_id, key=f"person-{person_id}",
-                                  name=values["name"], role=values["role"],
-                                  access_code=new_access_code(), sort_order=order)
+        participant = Participant(
+            meeting_id=meeting_id,
+            key=f"person-{person_id}",
+            name=values["name"],
+            role=values["role"],
+            access_code=new_access_code(),
+            sort_order=order,
+        )
     participant.name, participant.role = values["name"], values["role"]
     participant.group_name = values["group"]
     participant.number, participant.title = values["number"], values["title"]

@@ -53,11 +53,17 @@ class Table:
 def read_table(data: bytes, filename: str) -> Table:
     """The rows of a CSV or XLSX file, told apart by content, not by name."""
     if len(data) > MAX_BYTES:
-        raise InvalidInputError("The file is larger than {limit} MB. Split it into smaller files.", limit=MAX_BYTES // (1024 * 1024))
+        raise InvalidInputError(
+            "The file is larger than {limit} MB. Split it into smaller files.",
+            limit=MAX_BYTES // (1024 * 1024),
+        )
     if data[:4] == b"PK\x03\x04":
         return read_xlsx(data)
     if filename.lower().endswith((".xls", ".xlsx", ".ods")):
-        raise InvalidInputError("The file {name} is not an Excel workbook (.xlsx). Save it as .xlsx or as CSV and try again.", name=filename)
+        raise InvalidInputError(
+            "The file {name} is not an Excel workbook (.xlsx). Save it as .xlsx or as CSV and try again.",
+            name=filename,
+        )
     return read_csv(data)
 
 
@@ -138,14 +144,18 @@ def _count_outside_quotes(line: str, separator: str) -> int:
 
 def _ensure_row_limit(rows: list[SourceRow]) -> None:
     if len(rows) > MAX_ROWS:
-        raise InvalidInputError("The file has more than {limit} rows. Split it into smaller files.", limit=MAX_ROWS)
+        raise InvalidInputError(
+            "The file has more than {limit} rows. Split it into smaller files.",
+            limit=MAX_ROWS,
+        )
 
 
 # -- XLSX --------------------------------------------------------------------
 
 _MERGE = re.compile(rb'<mergeCell ref="([A-Z]+)(\d+):([A-Z]+)(\d+)"')
 _CELL_WITH_FORMULA = re.compile(
-    rb'<c r="([A-Z]+)(\d+)"[^>]*>\s*<f[^>]*(?:/>|>[^<]*</f>)\s*(<v>[^<]|<v></v>|<v/>|</c>)')
+    rb'<c r="([A-Z]+)(\d+)"[^>]*>\s*<f[^>]*(?:/>|>[^<]*</f>)\s*(<v>[^<]|<v></v>|<v/>|</c>)'
+)
 _UNSAVED = (b"<v></v>", b"<v/>", b"</c>")
 
 
@@ -164,7 +174,9 @@ def read_xlsx(data: bytes) -> Table:
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception:
-        raise InvalidInputError("The file cannot be read as an Excel workbook. Open it in Excel, save it again as .xlsx, and try again.") from None
+        raise InvalidInputError(
+            "The file cannot be read as an Excel workbook. Open it in Excel, save it again as .xlsx, and try again."
+        ) from None
     try:
         sheet = book.worksheets[0]
         scan = scan_sheet(data, _sheet_part(book))
@@ -186,7 +198,9 @@ def scan_sheet(data: bytes, part: str) -> SheetScan:
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         info = archive.getinfo(part.lstrip("/"))
         if info.file_size > MAX_SHEET_XML:
-            raise InvalidInputError("The workbook's first sheet is too large to read. Split it into smaller files.")
+            raise InvalidInputError(
+                "The workbook's first sheet is too large to read. Split it into smaller files."
+            )
         with archive.open(info) as handle:
             tail = b""
             while chunk := handle.read(1 << 20):
@@ -199,8 +213,14 @@ def scan_sheet(data: bytes, part: str) -> SheetScan:
 def _scan_block(block: bytes, scan: SheetScan) -> None:
     for match in _MERGE.finditer(block):
         first_col, first_row, last_col, last_row = match.groups()
-        scan.merges.add((int(first_row), _column_index(first_col),
-                         int(last_row), _column_index(last_col)))
+        scan.merges.add(
+            (
+                int(first_row),
+                _column_index(first_col),
+                int(last_row),
+                _column_index(last_col),
+            )
+        )
     for match in _CELL_WITH_FORMULA.finditer(block):
         cell = (int(match.group(2)), _column_index(match.group(1)))
         scan.formulas.add(cell)
@@ -249,8 +269,11 @@ def _merged_cells(scan: SheetScan) -> Covered:
     return covered
 
 
-def _fill_merged(row: SourceRow, cells: list[tuple[int, int, int]],
-                 firsts: dict[tuple[int, int], str]) -> None:
+def _fill_merged(
+    row: SourceRow,
+    cells: list[tuple[int, int, int]],
+    firsts: dict[tuple[int, int], str],
+) -> None:
     for col, first_row, first_col in cells:
         if (row.number, col) == (first_row, first_col):
             firsts[(first_row, first_col)] = _value_at(row, col)
@@ -272,8 +295,11 @@ def cell_text(value: object) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     if isinstance(value, datetime):
-        return value.date().isoformat() if value.time() == datetime.min.time() \
+        return (
+            value.date().isoformat()
+            if value.time() == datetime.min.time()
             else value.isoformat(sep=" ")
+        )
     if isinstance(value, date):
         return value.isoformat()
     return unicodedata.normalize("NFC", str(value)).strip()

@@ -43,8 +43,10 @@ def word_key(word: str) -> tuple[tuple, tuple[int, ...], str]:
     """Sort key of one word: letters first, then tones, then case."""
     letters = split_letters(word)
     # letters outside the alphabet (digits, other scripts) sort after it
-    primary = tuple((0, _RANK[letter]) if letter in _RANK else (1, letter)
-                    for letter, _tone in letters)
+    primary = tuple(
+        (0, _RANK[letter]) if letter in _RANK else (1, letter)
+        for letter, _tone in letters
+    )
     # a syllable has one tone, wherever it is written ("hoà" and "hòa" are equal)
     tones = tuple(tone for _letter, tone in letters if tone)
     return primary, tones, word
@@ -53,8 +55,11 @@ def word_key(word: str) -> tuple[tuple, tuple[int, ...], str]:
 def text_key(text: str) -> tuple:
     """Sort key of a text, word by word (for titles, delegations)."""
     words = text.split()
-    return (tuple(word_key(w)[0] for w in words), tuple(word_key(w)[1] for w in words),
-            text)
+    return (
+        tuple(word_key(w)[0] for w in words),
+        tuple(word_key(w)[1] for w in words),
+        text,
+    )
 
 
 def name_key(name: str) -> tuple:
@@ -96,5 +101,7 @@ def _spelled(text: str) -> str:
     for word in text.split():
         letters = split_letters(word)
         tone = max((t for _l, t in letters), default=0)
-        words.append("".join(letter for letter, _t in letters) + (str(tone) if tone else ""))
+        words.append(
+            "".join(letter for letter, _t in letters) + (str(tone) if tone else "")
+        )
     return " ".join(words)

@@ -14,8 +14,14 @@ from sqlmodel import Field, SQLModel
 
 from server.models.core import utcnow
 
-BODY_KINDS = ("standing_committee", "executive_committee", "congress", "delegation",
-              "group", "committee")
+BODY_KINDS = (
+    "standing_committee",
+    "executive_committee",
+    "congress",
+    "delegation",
+    "group",
+    "committee",
+)
 STAFF_ROLE_NAMES = ("organizer", "secretary", "technician")
 
 

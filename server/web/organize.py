@@ -60,8 +60,15 @@ async def organize_page(request: Request) -> Response:
     viewer = await allowed_viewer(request, "organize.view")
     meeting = await store_of(request).read(get_meeting, viewer.meeting_id)
     language = language_of(request, meeting.language)
-    return render(request, "organize.html", language, meeting=meeting_view(meeting),
-                  viewer=viewer.as_dict(), ws_query="", layouts=badges.LAYOUTS)
+    return render(
+        request,
+        "organize.html",
+        language,
+        meeting=meeting_view(meeting),
+        viewer=viewer.as_dict(),
+        ws_query="",
+        layouts=badges.LAYOUTS,
+    )
 
 
 async def organize_state(request: Request) -> Response:
@@ -74,17 +81,37 @@ def _state(session: Session, viewer: Viewer) -> dict[str, Any]:
     meeting = get_meeting(session, viewer.meeting_id)
     zone = ZoneInfo(meeting.timezone)
     seats = seats_of(session, meeting.id)
-    people = [{"id": p.id, "name": p.name, "role": p.role, "group": p.group_name,
-               "seat": seats.get(p.id, ""), "number": p.number}
-              for p in list_participants(session, meeting.id)]
-    changes = [{"at": _local(c.created_at, zone), "actor": c.actor, "action": c.action,
-                "summary": c.summary} for c in staff.list_changes(session, meeting.id)]
+    people = [
+        {
+            "id": p.id,
+            "name": p.name,
+            "role": p.role,
+            "group": p.group_name,
+            "seat": seats.get(p.id, ""),
+            "number": p.number,
+        }
+        for p in list_participants(session, meeting.id)
+    ]
+    changes = [
+        {
+            "at": _local(c.created_at, zone),
+            "actor": c.actor,
+            "action": c.action,
+            "summary": c.summary,
+        }
+        for c in staff.list_changes(session, meeting.id)
+    ]
     allowed = {action: staff.can(session, viewer, action) for action in staff.ALLOWED}
-    return {"meeting": meeting_view(meeting), "starts_local": _local(meeting.starts_at, zone),
-            "archived": is_archived(session, meeting.id),
-            "body_id": meeting_record(session, meeting.id).body_id,
-            "participants": people, "changes": changes, "allowed": allowed,
-            "layouts": {name: layout.label for name, layout in badges.LAYOUTS.items()}}
+    return {
+        "meeting": meeting_view(meeting),
+        "starts_local": _local(meeting.starts_at, zone),
+        "archived": is_archived(session, meeting.id),
+        "body_id": meeting_record(session, meeting.id).body_id,
+        "participants": people,
+        "changes": changes,
+        "allowed": allowed,
+        "layouts": {name: layout.label for name, layout in badges.LAYOUTS.items()},
+    }
 
 
 def _local(moment: datetime, zone: ZoneInfo) -> str:
@@ -108,16 +135,20 @@ async def _uploaded(request: Request) -> tuple[bytes, str]:
 async def preview_import(request: Request) -> Response:
     viewer = await allowed_viewer(request, "participants.import")
     data, filename = await _uploaded(request)
-    result = await store_of(request).write(preview_participants, viewer.meeting_id, data,
-                                           filename, staff.actor_of(viewer))
+    result = await store_of(request).write(
+        preview_participants, viewer.meeting_id, data, filename, staff.actor_of(viewer)
+    )
     return JSONResponse(result)
 
 
 async def commit_import(request: Request) -> Response:
     viewer = await allowed_viewer(request, "participants.import")
-    counts = await store_of(request).write(commit_participants, viewer.meeting_id,
-                                           request.path_params["import_id"],
-                                           staff.actor_of(viewer))
+    counts = await store_of(request).write(
+        commit_participants,
+        viewer.meeting_id,
+        request.path_params["import_id"],
+        staff.actor_of(viewer),
+    )
     return JSONResponse({"counts": counts})
 
 
@@ -130,19 +161,26 @@ async def cards_pdf(request: Request) -> Response:
 
 async def badges_pdf(request: Request) -> Response:
     show = request.query_params.get("code", "0") == "1"
-    return await _badges(request, default_layout="a4-2x4", show_code=show, name="badges")
+    return await _badges(
+        request, default_layout="a4-2x4", show_code=show, name="badges"
+    )
 
 
-async def _badges(request: Request, default_layout: str, show_code: bool, name: str) -> Response:
+async def _badges(
+    request: Request, default_layout: str, show_code: bool, name: str
+) -> Response:
     viewer = await allowed_viewer(request, "badges.print")
     layout = request.query_params.get("layout", default_layout)
     ids = _participant_ids(request)
     base = request.app.state.settings.base_url
-    sheet = await store_of(request).read(badges.badge_sheet, viewer.meeting_id, base,
-                                         layout, ids, show_code)
+    sheet = await store_of(request).read(
+        badges.badge_sheet, viewer.meeting_id, base, layout, ids, show_code
+    )
     pdf = await asyncio.to_thread(badges.render_pdf, sheet)
-    headers = {"Content-Disposition": f'inline; filename="meeting-{viewer.meeting_id}-{name}.pdf"',
-               "Cache-Control": "no-store"}
+    headers = {
+        "Content-Disposition": f'inline; filename="meeting-{viewer.meeting_id}-{name}.pdf"',
+        "Cache-Control": "no-store",
+    }
     if sheet.shortened:
         headers["X-Plenary-Shortened"] = ",".join(str(i) for i in sheet.shortened)
     return Response(pdf, media_type="application/pdf", headers=headers)
@@ -153,15 +191,20 @@ def _participant_ids(request: Request) -> list[int] | None:
     if not raw:
         return None
     if not all(value.isdigit() for value in raw):
-        raise InvalidInputError("Participants are chosen by their number, as participant=12.")
+        raise InvalidInputError(
+            "Participants are chosen by their number, as participant=12."
+        )
     return [int(value) for value in raw]
 
 
 async def reissue(request: Request) -> Response:
     viewer = await allowed_viewer(request, "cards.reissue")
-    person = await store_of(request).write(badges.reissue_card, viewer.meeting_id,
-                                           request.path_params["participant_id"],
-                                           staff.actor_of(viewer))
+    person = await store_of(request).write(
+        badges.reissue_card,
+        viewer.meeting_id,
+        request.path_params["participant_id"],
+        staff.actor_of(viewer),
+    )
     card = f"/m/{viewer.meeting_id}/cards.pdf?participant={person.id}"
     return JSONResponse({"participant_id": person.id, "card_url": card})
 
@@ -179,14 +222,25 @@ async def copy(request: Request) -> Response:
 def _copy(session: Session, viewer: Viewer, body: dict[str, Any]) -> dict[str, Any]:
     source = get_meeting(session, viewer.meeting_id)
     start = _parse_local(body.get("starts_at"), source.timezone)
-    copy = copy_meeting(session, source.id, staff.actor_of(viewer),
-                        key=body.get("key") or None, title=body.get("title") or None,
-                        starts_at=start)
-    you = session.exec(select(Participant).where(
-        Participant.meeting_id == copy.id,
-        Participant.key == _key_of(session, viewer.participant_id))).first()
-    return {"meeting_id": copy.id, "key": copy.key,
-            "login_url": f"/login?code={you.access_code}" if you else None}
+    copy = copy_meeting(
+        session,
+        source.id,
+        staff.actor_of(viewer),
+        key=body.get("key") or None,
+        title=body.get("title") or None,
+        starts_at=start,
+    )
+    you = session.exec(
+        select(Participant).where(
+            Participant.meeting_id == copy.id,
+            Participant.key == _key_of(session, viewer.participant_id),
+        )
+    ).first()
+    return {
+        "meeting_id": copy.id,
+        "key": copy.key,
+        "login_url": f"/login?code={you.access_code}" if you else None,
+    }
 
 
 def _key_of(session: Session, participant_id: int | None) -> str:
@@ -201,13 +255,18 @@ def _parse_local(value: Any, zone: str) -> datetime | None:
     try:
         moment = datetime.fromisoformat(str(value))
     except ValueError:
-        raise InvalidInputError("The start {value} is not a date and time such as 2025-03-10T08:00.", value=value) from None
+        raise InvalidInputError(
+            "The start {value} is not a date and time such as 2025-03-10T08:00.",
+            value=value,
+        ) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(zone))
 
 
 async def archive(request: Request) -> Response:
     viewer = await allowed_viewer(request, "meeting.archive")
-    await store_of(request).write(archive_meeting, viewer.meeting_id, staff.actor_of(viewer))
+    await store_of(request).write(
+        archive_meeting, viewer.meeting_id, staff.actor_of(viewer)
+    )
     return JSONResponse({"archived": True})
 
 
@@ -221,14 +280,21 @@ async def grant(request: Request) -> Response:
 def _grant(session: Session, viewer: Viewer, body: dict[str, Any]) -> dict[str, Any]:
     body_id = meeting_record(session, viewer.meeting_id).body_id
     if body_id is None:
-        raise ConflictError("This meeting belongs to no body yet, so it has no staff roles to give.")
+        raise ConflictError(
+            "This meeting belongs to no body yet, so it has no staff roles to give."
+        )
     person = session.get(Participant, body.get("participant_id") or 0)
     if person is None or person.meeting_id != viewer.meeting_id:
         raise NotFoundError("This participant is not in this meeting.")
     registered = register_person(session, person.name, person.email)
     link_participant(session, person.id, registered.id)
-    role = staff.grant_role(session, body_id, registered.id, str(body.get("role", "")),
-                            staff.actor_of(viewer))
+    role = staff.grant_role(
+        session,
+        body_id,
+        registered.id,
+        str(body.get("role", "")),
+        staff.actor_of(viewer),
+    )
     return {"person_id": registered.id, "role": role.role}
 
 
@@ -236,15 +302,21 @@ async def people(request: Request) -> Response:
     await allowed_viewer(request, "organize.view")
     query = request.query_params.get("q", "")[:100]
     found = await store_of(request).read(search_people, query)
-    return JSONResponse({"people": [{"id": p.id, "name": p.name, "email": p.email}
-                                    for p in found]})
+    return JSONResponse(
+        {"people": [{"id": p.id, "name": p.name, "email": p.email} for p in found]}
+    )
 
 
 async def import_openslides(request: Request) -> Response:
     viewer = await allowed_viewer(request, "openslides.import")
     data, filename = await _uploaded(request)
-    result = await store_of(request).write(openslides.import_upload, viewer.meeting_id, data,
-                                           filename, staff.actor_of(viewer))
+    result = await store_of(request).write(
+        openslides.import_upload,
+        viewer.meeting_id,
+        data,
+        filename,
+        staff.actor_of(viewer),
+    )
     return JSONResponse(result)
 
 
@@ -254,15 +326,27 @@ routes = [
     Route("/m/{meeting_id:int}/badges.pdf", badges_pdf),
     Route("/api/meetings/{meeting_id:int}/organize", organize_state),
     Route("/api/meetings/{meeting_id:int}/organize/people", people),
-    Route("/api/meetings/{meeting_id:int}/organize/participants/preview", preview_import,
-          methods=["POST"]),
-    Route("/api/meetings/{meeting_id:int}/organize/participants/{import_id:int}/commit",
-          commit_import, methods=["POST"]),
-    Route("/api/meetings/{meeting_id:int}/organize/participants/{participant_id:int}/reissue",
-          reissue, methods=["POST"]),
+    Route(
+        "/api/meetings/{meeting_id:int}/organize/participants/preview",
+        preview_import,
+        methods=["POST"],
+    ),
+    Route(
+        "/api/meetings/{meeting_id:int}/organize/participants/{import_id:int}/commit",
+        commit_import,
+        methods=["POST"],
+    ),
+    Route(
+        "/api/meetings/{meeting_id:int}/organize/participants/{participant_id:int}/reissue",
+        reissue,
+        methods=["POST"],
+    ),
     Route("/api/meetings/{meeting_id:int}/organize/copy", copy, methods=["POST"]),
     Route("/api/meetings/{meeting_id:int}/organize/archive", archive, methods=["POST"]),
     Route("/api/meetings/{meeting_id:int}/organize/staff", grant, methods=["POST"]),
-    Route("/api/meetings/{meeting_id:int}/organize/openslides", import_openslides,
-          methods=["POST"]),
+    Route(
+        "/api/meetings/{meeting_id:int}/organize/openslides",
+        import_openslides,
+        methods=["POST"],
+    ),
 ]

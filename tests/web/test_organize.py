@@ -22,7 +22,13 @@ def api(meeting_id: int, path: str = "") -> str:
     return f"/api/meetings/{meeting_id}/organize{path}"
 
 
-def upload(client, meeting_id, data: bytes, name: str = "dai-bieu.csv", path="/participants/preview"):
+def upload(
+    client,
+    meeting_id,
+    data: bytes,
+    name: str = "dai-bieu.csv",
+    path="/participants/preview",
+):
     return client.post(api(meeting_id, path), files={"file": (name, data, "text/csv")})
 
 
@@ -35,6 +41,7 @@ def end_meeting(client, meeting_id):
         row = session.get(Meeting, meeting_id)
         row.state = "ended"
         session.add(row)
+
     client.app.state.store.write_sync(change)
 
 
@@ -55,10 +62,15 @@ def test_the_organize_page_is_refused_to_others(meeting, login, role):
     response = login(meeting.code(role)).get(api(meeting.id))
 
     assert response.status_code == 403
-    assert error_of(response) == "You may not open the organizer pages: only the organizer or secretary or technician of this meeting may."
+    assert (
+        error_of(response)
+        == "You may not open the organizer pages: only the organizer or secretary or technician of this meeting may."
+    )
 
 
-def test_the_state_shows_times_in_the_meetings_zone_and_what_the_viewer_may_do(meeting, login):
+def test_the_state_shows_times_in_the_meetings_zone_and_what_the_viewer_may_do(
+    meeting, login
+):
     state = login(meeting.code("secretary")).get(api(meeting.id)).json()
 
     assert state["starts_local"].endswith("+07:00")
@@ -74,7 +86,10 @@ def test_an_organizer_of_another_meeting_is_refused(client, meeting, login):
     response = login(other.code("organizer")).get(api(meeting.id))
 
     assert response.status_code == 403
-    assert error_of(response) == "Your access code belongs to another meeting. Log out and log in with the code for this meeting."
+    assert (
+        error_of(response)
+        == "Your access code belongs to another meeting. Log out and log in with the code for this meeting."
+    )
 
 
 # -- participant import ------------------------------------------------------------------
@@ -84,8 +99,12 @@ def test_an_organizer_of_another_meeting_is_refused(client, meeting, login):
 def test_organizer_previews_and_commits_a_participant_file(meeting, login, encoding):
     organizer = login(meeting.code("organizer"))
 
-    preview = upload(organizer, meeting.id, encode(csv_text([HEADER, *PEOPLE], ";"), encoding))
-    commit = organizer.post(api(meeting.id, f"/participants/{preview.json()['import_id']}/commit"))
+    preview = upload(
+        organizer, meeting.id, encode(csv_text([HEADER, *PEOPLE], ";"), encoding)
+    )
+    commit = organizer.post(
+        api(meeting.id, f"/participants/{preview.json()['import_id']}/commit")
+    )
 
     assert preview.status_code == 200
     assert preview.json()["rows"][1]["cells"]["name"]["value"] == "Trần Văn Đức"
@@ -95,32 +114,44 @@ def test_organizer_previews_and_commits_a_participant_file(meeting, login, encod
 
 
 def test_secretary_may_import_participants(meeting, login):
-    response = upload(login(meeting.code("secretary")), meeting.id, csv_text([HEADER, *PEOPLE]).encode())
+    response = upload(
+        login(meeting.code("secretary")),
+        meeting.id,
+        csv_text([HEADER, *PEOPLE]).encode(),
+    )
 
     assert response.status_code == 200
 
 
 @pytest.mark.parametrize("role", ["chair", "delegate", "guest"])
 def test_others_may_not_preview_participants(meeting, login, role):
-    response = upload(login(meeting.code(role)), meeting.id, csv_text([HEADER, *PEOPLE]).encode())
+    response = upload(
+        login(meeting.code(role)), meeting.id, csv_text([HEADER, *PEOPLE]).encode()
+    )
 
     assert response.status_code == 403
     assert error_of(response) == IMPORT_REFUSED
 
 
 def test_a_delegate_may_not_commit_an_organizers_preview(meeting, login):
-    preview = upload(login(meeting.code("organizer")), meeting.id, csv_text([HEADER, *PEOPLE]).encode())
+    preview = upload(
+        login(meeting.code("organizer")),
+        meeting.id,
+        csv_text([HEADER, *PEOPLE]).encode(),
+    )
 
     response = login(meeting.code("delegate")).post(
-        api(meeting.id, f"/participants/{preview.json()['import_id']}/commit"))
+        api(meeting.id, f"/participants/{preview.json()['import_id']}/commit")
+    )
 
     assert response.status_code == 403
     assert error_of(response) == IMPORT_REFUSED
 
 
 def test_a_preview_without_a_file_is_refused(meeting, login):
-    response = login(meeting.code("organizer")).post(api(meeting.id, "/participants/preview"),
-                                                     data={"x": "1"})
+    response = login(meeting.code("organizer")).post(
+        api(meeting.id, "/participants/preview"), data={"x": "1"}
+    )
 
     assert response.status_code == 422
     assert error_of(response) == "Choose a file to upload."
@@ -129,7 +160,9 @@ def test_a_preview_without_a_file_is_refused(meeting, login):
 # -- badges and cards ----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", ["cards.pdf", "badges.pdf?layout=a4-2x4", "cards.pdf?layout=letter-2x5"])
+@pytest.mark.parametrize(
+    "path", ["cards.pdf", "badges.pdf?layout=a4-2x4", "cards.pdf?layout=letter-2x5"]
+)
 def test_organizer_prints_cards_and_badges(meeting, login, path):
     response = login(meeting.code("organizer")).get(f"/m/{meeting.id}/{path}")
 
@@ -143,7 +176,10 @@ def test_others_may_not_print_cards(meeting, login, role):
     response = login(meeting.code(role)).get(f"/m/{meeting.id}/cards.pdf")
 
     assert response.status_code == 403
-    assert "You may not print badges and access cards: only the organizer or secretary or technician of this meeting may." in response.text
+    assert (
+        "You may not print badges and access cards: only the organizer or secretary or technician of this meeting may."
+        in response.text
+    )
 
 
 def test_cards_need_a_login(client, meeting):
@@ -159,11 +195,19 @@ def test_organizer_reissues_a_lost_card_and_the_old_code_stops(meeting, login, c
     delegate_client = login(delegate_code)
 
     response = login(meeting.code("organizer")).post(
-        api(meeting.id, f"/participants/{delegate.id}/reissue"))
+        api(meeting.id, f"/participants/{delegate.id}/reissue")
+    )
 
-    assert response.json()["card_url"] == f"/m/{meeting.id}/cards.pdf?participant={delegate.id}"
-    assert delegate_client.get(f"/api/meetings/{meeting.id}/snapshot").status_code == 401
-    refused = client.post("/login", data={"code": delegate_code}, follow_redirects=False)
+    assert (
+        response.json()["card_url"]
+        == f"/m/{meeting.id}/cards.pdf?participant={delegate.id}"
+    )
+    assert (
+        delegate_client.get(f"/api/meetings/{meeting.id}/snapshot").status_code == 401
+    )
+    refused = client.post(
+        "/login", data={"code": delegate_code}, follow_redirects=False
+    )
     assert refused.status_code != 303
 
 
@@ -171,29 +215,47 @@ def test_organizer_reissues_a_lost_card_and_the_old_code_stops(meeting, login, c
 def test_others_may_not_reissue_cards(meeting, login, role):
     delegate = meeting.people[meeting.code("delegate")]
 
-    response = login(meeting.code(role)).post(api(meeting.id, f"/participants/{delegate.id}/reissue"))
+    response = login(meeting.code(role)).post(
+        api(meeting.id, f"/participants/{delegate.id}/reissue")
+    )
 
     assert response.status_code == 403
-    assert error_of(response) == "You may not re-issue an access card: only the organizer or technician of this meeting may."
+    assert (
+        error_of(response)
+        == "You may not re-issue an access card: only the organizer or technician of this meeting may."
+    )
 
 
-def test_a_technician_of_the_body_prints_and_reissues_but_does_not_import(client, meeting, login):
+def test_a_technician_of_the_body_prints_and_reissues_but_does_not_import(
+    client, meeting, login
+):
     store = client.app.state.store
     guest = meeting.people[meeting.code("guest")]
 
     def setup(session):
-        body = create_body(session, "thuong-truc", "Thường trực HĐND", "standing_committee",
-                           COMMAND_LINE)
+        body = create_body(
+            session,
+            "thuong-truc",
+            "Thường trực HĐND",
+            "standing_committee",
+            COMMAND_LINE,
+        )
         assign_body(session, meeting.id, body.id, COMMAND_LINE)
         person = register_person(session, guest.name)
         link_participant(session, guest.id, person.id)
         grant_role(session, body.id, person.id, "technician", COMMAND_LINE)
+
     store.write_sync(setup)
     technician = login(meeting.code("guest"))
 
     assert technician.get(f"/m/{meeting.id}/cards.pdf").status_code == 200
     delegate = meeting.people[meeting.code("delegate")]
-    assert technician.post(api(meeting.id, f"/participants/{delegate.id}/reissue")).status_code == 200
+    assert (
+        technician.post(
+            api(meeting.id, f"/participants/{delegate.id}/reissue")
+        ).status_code
+        == 200
+    )
     refused = upload(technician, meeting.id, csv_text([HEADER, *PEOPLE]).encode())
     assert refused.status_code == 403
     assert error_of(refused) == IMPORT_REFUSED
@@ -202,16 +264,22 @@ def test_a_technician_of_the_body_prints_and_reissues_but_does_not_import(client
 # -- copy, archive, staff, OpenSlides -----------------------------------------------------------
 
 
-def test_organizer_copies_the_meeting_and_gets_a_login_for_the_copy(meeting, login, client):
+def test_organizer_copies_the_meeting_and_gets_a_login_for_the_copy(
+    meeting, login, client
+):
     organizer = login(meeting.code("organizer"))
 
-    response = organizer.post(api(meeting.id, "/copy"),
-                              json={"title": "Phiên họp tháng sau", "starts_at": "2020-12-16T07:30"})
+    response = organizer.post(
+        api(meeting.id, "/copy"),
+        json={"title": "Phiên họp tháng sau", "starts_at": "2020-12-16T07:30"},
+    )
 
     result = response.json()
     assert response.status_code == 200
     assert result["login_url"].startswith("/login?code=")
-    copy = client.app.state.store.read_sync(lambda s: s.get(Meeting, result["meeting_id"]))
+    copy = client.app.state.store.read_sync(
+        lambda s: s.get(Meeting, result["meeting_id"])
+    )
     assert copy.title == "Phiên họp tháng sau"
     assert copy.starts_at.isoformat() == "2020-12-16T00:30:00+00:00"  # 07:30 in Hà Nội
     assert copy.state == "scheduled"
@@ -222,15 +290,22 @@ def test_others_may_not_copy_the_meeting(meeting, login, role):
     response = login(meeting.code(role)).post(api(meeting.id, "/copy"), json={})
 
     assert response.status_code == 403
-    assert error_of(response) == "You may not copy a meeting: only the organizer of this meeting may."
+    assert (
+        error_of(response)
+        == "You may not copy a meeting: only the organizer of this meeting may."
+    )
 
 
 def test_a_copy_with_a_bad_start_is_refused(meeting, login):
-    response = login(meeting.code("organizer")).post(api(meeting.id, "/copy"),
-                                                     json={"starts_at": "next monday"})
+    response = login(meeting.code("organizer")).post(
+        api(meeting.id, "/copy"), json={"starts_at": "next monday"}
+    )
 
     assert response.status_code == 422
-    assert error_of(response) == "The start next monday is not a date and time such as 2025-03-10T08:00."
+    assert (
+        error_of(response)
+        == "The start next monday is not a date and time such as 2025-03-10T08:00."
+    )
 
 
 def test_organizer_archives_only_an_ended_meeting(meeting, login, client):
@@ -241,7 +316,10 @@ def test_organizer_archives_only_an_ended_meeting(meeting, login, client):
     done = organizer.post(api(meeting.id, "/archive"))
 
     assert early.status_code == 409
-    assert error_of(early) == "Only an ended meeting can be archived. End the meeting first."
+    assert (
+        error_of(early)
+        == "Only an ended meeting can be archived. End the meeting first."
+    )
     assert done.json() == {"archived": True}
 
 
@@ -252,7 +330,10 @@ def test_others_may_not_archive(meeting, login, client, role):
     response = login(meeting.code(role)).post(api(meeting.id, "/archive"))
 
     assert response.status_code == 403
-    assert error_of(response) == "You may not archive a meeting: only the organizer of this meeting may."
+    assert (
+        error_of(response)
+        == "You may not archive a meeting: only the organizer of this meeting may."
+    )
 
 
 def test_an_archived_meeting_refuses_imports_and_commands(meeting, login, client):
@@ -262,7 +343,9 @@ def test_an_archived_meeting_refuses_imports_and_commands(meeting, login, client
 
     imported = upload(organizer, meeting.id, csv_text([HEADER, *PEOPLE]).encode())
     command = login(meeting.code("chair")).post(
-        f"/api/meetings/{meeting.id}/commands", json={"id": "c-archived", "name": "meeting.start"})
+        f"/api/meetings/{meeting.id}/commands",
+        json={"id": "c-archived", "name": "meeting.start"},
+    )
 
     archived = "This meeting is archived and can no longer be changed. Copy it to prepare a new meeting."
     assert imported.status_code == 409 and error_of(imported) == archived
@@ -270,13 +353,20 @@ def test_an_archived_meeting_refuses_imports_and_commands(meeting, login, client
 
 
 def test_organizer_gives_a_staff_role_in_the_meetings_body(meeting, login, client):
-    client.app.state.store.write_sync(lambda s: assign_body(
-        s, meeting.id, create_body(s, "hdnd", "HĐND huyện", "standing_committee", COMMAND_LINE).id,
-        COMMAND_LINE))
+    client.app.state.store.write_sync(
+        lambda s: assign_body(
+            s,
+            meeting.id,
+            create_body(s, "hdnd", "HĐND huyện", "standing_committee", COMMAND_LINE).id,
+            COMMAND_LINE,
+        )
+    )
     secretary = meeting.people[meeting.code("secretary")]
 
     response = login(meeting.code("organizer")).post(
-        api(meeting.id, "/staff"), json={"participant_id": secretary.id, "role": "organizer"})
+        api(meeting.id, "/staff"),
+        json={"participant_id": secretary.id, "role": "organizer"},
+    )
 
     assert response.json()["role"] == "organizer"
     allowed = login(meeting.code("secretary")).get(api(meeting.id)).json()["allowed"]
@@ -284,26 +374,39 @@ def test_organizer_gives_a_staff_role_in_the_meetings_body(meeting, login, clien
 
 
 def test_staff_roles_need_a_body(meeting, login):
-    response = login(meeting.code("organizer")).post(api(meeting.id, "/staff"),
-                                                     json={"participant_id": 1, "role": "secretary"})
+    response = login(meeting.code("organizer")).post(
+        api(meeting.id, "/staff"), json={"participant_id": 1, "role": "secretary"}
+    )
 
     assert response.status_code == 409
-    assert error_of(response) == "This meeting belongs to no body yet, so it has no staff roles to give."
+    assert (
+        error_of(response)
+        == "This meeting belongs to no body yet, so it has no staff roles to give."
+    )
 
 
 def test_others_may_not_give_staff_roles(meeting, login):
-    response = login(meeting.code("secretary")).post(api(meeting.id, "/staff"),
-                                                     json={"participant_id": 1, "role": "organizer"})
+    response = login(meeting.code("secretary")).post(
+        api(meeting.id, "/staff"), json={"participant_id": 1, "role": "organizer"}
+    )
 
     assert response.status_code == 403
-    assert error_of(response) == "You may not give staff roles: only the organizer of this meeting may."
+    assert (
+        error_of(response)
+        == "You may not give staff roles: only the organizer of this meeting may."
+    )
 
 
 def test_organizer_imports_an_openslides_export(meeting, login):
     from tests.test_imports_openslides import EXAMPLE
 
-    response = upload(login(meeting.code("organizer")), meeting.id, EXAMPLE, "export.json",
-                      "/openslides")
+    response = upload(
+        login(meeting.code("organizer")),
+        meeting.id,
+        EXAMPLE,
+        "export.json",
+        "/openslides",
+    )
 
     report = response.json()["report"]
     assert report["counts"]["items"] == 15
@@ -313,20 +416,34 @@ def test_organizer_imports_an_openslides_export(meeting, login):
 def test_others_may_not_import_from_openslides(meeting, login):
     from tests.test_imports_openslides import EXAMPLE
 
-    response = upload(login(meeting.code("secretary")), meeting.id, EXAMPLE, "export.json",
-                      "/openslides")
+    response = upload(
+        login(meeting.code("secretary")),
+        meeting.id,
+        EXAMPLE,
+        "export.json",
+        "/openslides",
+    )
 
     assert response.status_code == 403
-    assert error_of(response) == "You may not import a meeting from OpenSlides: only the organizer of this meeting may."
+    assert (
+        error_of(response)
+        == "You may not import a meeting from OpenSlides: only the organizer of this meeting may."
+    )
 
 
 def test_people_search_finds_names_without_diacritics(meeting, login):
     organizer = login(meeting.code("organizer"))
     preview = upload(organizer, meeting.id, csv_text([HEADER, *PEOPLE]).encode())
-    organizer.post(api(meeting.id, f"/participants/{preview.json()['import_id']}/commit"))
+    organizer.post(
+        api(meeting.id, f"/participants/{preview.json()['import_id']}/commit")
+    )
 
-    found = organizer.get(api(meeting.id, "/people"), params={"q": "hoang thi ngoc hoa"}).json()
-    refused = login(meeting.code("delegate")).get(api(meeting.id, "/people"), params={"q": "a"})
+    found = organizer.get(
+        api(meeting.id, "/people"), params={"q": "hoang thi ngoc hoa"}
+    ).json()
+    refused = login(meeting.code("delegate")).get(
+        api(meeting.id, "/people"), params={"q": "a"}
+    )
 
     assert [p["name"] for p in found["people"]] == ["Hoàng Thị Ngọc Hoà"]
     assert refused.status_code == 403
@@ -335,7 +452,9 @@ def test_people_search_finds_names_without_diacritics(meeting, login):
 def test_every_change_is_in_the_audit_with_who_and_when(meeting, login):
     organizer = login(meeting.code("organizer"))
     preview = upload(organizer, meeting.id, csv_text([HEADER, *PEOPLE]).encode())
-    organizer.post(api(meeting.id, f"/participants/{preview.json()['import_id']}/commit"))
+    organizer.post(
+        api(meeting.id, f"/participants/{preview.json()['import_id']}/commit")
+    )
 
     changes = organizer.get(api(meeting.id)).json()["changes"]
 
