@@ -38,6 +38,9 @@ class Command:
     handler: Handler
     action: str  # what the command does, in words, for error messages
     keep_receipt: bool = True
+    # False for commands that record no event (a ballot): they need no lock on
+    # the meeting row and lock what they change themselves.
+    lock: bool = True
 
 
 COMMANDS: dict[str, Command] = {}
@@ -47,12 +50,12 @@ GUARDS: list[Callable[[Session, Meeting], None]] = []
 
 
 def command(name: str, roles: frozenset[str], action: str,
-            keep_receipt: bool = True) -> Callable[[Handler], Handler]:
+            keep_receipt: bool = True, lock: bool = True) -> Callable[[Handler], Handler]:
     """Register ``handler`` as the command ``name`` that ``roles`` may send."""
     def register(handler: Handler) -> Handler:
         if name in COMMANDS:
             raise ValueError(f"command {name!r} is registered twice")
-        COMMANDS[name] = Command(name, roles, handler, action, keep_receipt)
+        COMMANDS[name] = Command(name, roles, handler, action, keep_receipt, lock)
         return handler
     return register
 
@@ -75,11 +78,14 @@ def execute(session: Session, viewer: Viewer, name: str, command_id: str,
     cmd = get_command(name)
     if viewer.role not in cmd.roles:
         raise NotAllowedError("You may not {action}.", action=cmd.action)
-    if viewer.participant_id is not None:
+    if viewer.participant_id is not None and cmd.keep_receipt:
         previous = _find_receipt(session, viewer.participant_id, command_id)
         if previous is not None:
             return {**json.loads(previous.response), "repeated": True}
-    meeting = lock_meeting(session, viewer.meeting_id)
+    if cmd.lock:
+        meeting = lock_meeting(session, viewer.meeting_id)
+    else:
+        meeting = session.get(Meeting, viewer.meeting_id)
     if meeting is None:
         raise NotFoundError("This meeting no longer exists.")
     for guard in GUARDS:
