@@ -29,8 +29,10 @@ import json
 import logging
 import threading
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import and_, insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -41,12 +43,12 @@ from server._majority import ELECTION_THRESHOLDS, MOTION_CHOICES, MOTION_RULES, 
 from server.access import Viewer
 from server.agenda import get_item
 from server.attendance import (
-    attendance_row, get_quorum, is_voting_member, member_states, status_of,
+    get_quorum, member_states,
 )
 from server.commands import CHAIR, PARTICIPANTS, STAFF, command, int_arg
 from server.errors import ConflictError, InvalidInputError, NotAllowedError, NotFoundError
 from server.eventlog import AUDIENCE_PUBLIC, AUDIENCE_STAFF, record_event
-from server.models import Ballot, Meeting, Participant, Poll, PollVoter, utcnow
+from server.models import Attendance, Ballot, Meeting, Participant, Poll, PollVoter, utcnow
 from server.snapshot import snapshot_section
 
 log = logging.getLogger(__name__)
@@ -379,7 +381,8 @@ def _announce(session: Session, poll: Poll, viewer: Viewer) -> None:
 def cast_ballot(session: Session, meeting: Meeting, poll: Poll, viewer: Viewer,
                 args: dict[str, Any], command_id: str) -> dict[str, Any]:
     """Store one ballot and the voter's name on the voter list, never together."""
-    voter = _voter(session, meeting, viewer, args)
+    settings = floor_settings(meeting)
+    voter = _voter(session, meeting, viewer, args, settings)
     previous = _voter_row(session, poll.id, voter.id)
     if previous is not None:
         return _already_voted(previous, voter, viewer, command_id, poll)
@@ -388,12 +391,13 @@ def cast_ballot(session: Session, meeting: Meeting, poll: Poll, viewer: Viewer,
         raise ConflictError("This vote is counted by show of hands or on paper; the tablet does not take ballots.")
     choice, marks = read_ballot(session, poll, args)
 
-    settings = floor_settings(meeting)
-    weight = voter_weight(voter, settings)
-    _add_voter(session, poll, voter, viewer, command_id)
+    weight = settings.vote_weights.get(voter.key, 1)
     named = voter.id if poll.mode == "named" else None
-    session.add(Ballot(id=uuid.uuid4().hex, poll_id=poll.id, choice=choice, marks=marks,
-                       weight=weight, voter_id=named))
+    _insert_voter(session, poll, voter, {"poll_id": poll.id, "participant_id": voter.id,
+                                         "cast_by_id": viewer.participant_id,
+                                         "command_id": command_id})
+    session.execute(insert(Ballot).values(id=uuid.uuid4().hex, poll_id=poll.id, choice=choice,
+                                          marks=marks, weight=weight, voter_id=named))
     tally = json.loads(poll.tally_json)
     add_ballot(tally, choice, marks, weight, poll.ballot_style,
                elections.candidate_ids(session, poll))
@@ -401,6 +405,15 @@ def cast_ballot(session: Session, meeting: Meeting, poll: Poll, viewer: Viewer,
     session.add(poll)
     mark_progress(poll.id)
     return {"poll_id": poll.id, "recorded": True, "voter_id": voter.id}
+
+
+def _insert_voter(session: Session, poll: Poll, voter: "_Voter", row: dict[str, Any]) -> None:
+    # The unique voter-list constraint is the last word on one ballot per member;
+    # the job's savepoint then takes back everything of this ballot.
+    try:
+        session.execute(insert(PollVoter).values(**row))
+    except IntegrityError:
+        raise ConflictError("A ballot for {name} has already been cast {noun}. Each member has one ballot.", name=voter.name, noun=noun(poll)) from None
 
 
 def ensure_open(poll: Poll) -> None:
@@ -413,21 +426,51 @@ def ensure_open(poll: Poll) -> None:
     raise ConflictError("Voting {noun} has not opened yet.", noun=noun(poll))
 
 
-def _voter(session: Session, meeting: Meeting, viewer: Viewer, args: dict) -> Participant:
+@dataclass(frozen=True)
+class _Voter:
+    id: int
+    key: str
+    name: str
+    role: str
+    active: bool
+    status: str
+    proxy_holder_id: int | None
+
+
+def _load_voter(session: Session, meeting_id: int, participant_id: Any) -> _Voter | None:
+    """The person and their attendance, in one query."""
+    joined = and_(col(Attendance.participant_id) == Participant.id,
+                  Attendance.meeting_id == meeting_id)
+    stmt = (select(Participant.id, Participant.key, Participant.name, Participant.role,
+                   Participant.active, Attendance.status, Attendance.proxy_holder_id)
+            .outerjoin(Attendance, joined)
+            .where(Participant.id == participant_id, Participant.meeting_id == meeting_id))
+    row = session.exec(stmt).first()
+    if row is None:
+        return None
+    pid, key, name, role, active, status, holder = row
+    return _Voter(pid, key, name, role, active, status or "absent", holder)
+
+
+def _voter(session: Session, meeting: Meeting, viewer: Viewer, args: dict,
+           settings: FloorSettings) -> _Voter:
     """The member the ballot counts for: the viewer, or the member whose proxy they carry."""
-    settings = floor_settings(meeting)
-    me = session.get(Participant, viewer.participant_id)
-    if me is None or not is_voting_member(me, settings):
+    me = _load_voter(session, meeting.id, viewer.participant_id)
+    if me is None or not _votes(me, settings):
         raise NotAllowedError("Only voting members may vote.")
-    if status_of(session, meeting.id, me.id) != "present":
+    if me.status != "present":
         raise NotAllowedError("You are not checked in. Only members who are present may vote; please check in first.")
     if args.get("on_behalf_of") in (None, me.id):
         return me
-    other = session.get(Participant, int_arg(args, "on_behalf_of"))
-    row = attendance_row(session, meeting.id, other.id) if other else None
-    if row is None or row.status != "proxy" or row.proxy_holder_id != me.id:
+    other = _load_voter(session, meeting.id, int_arg(args, "on_behalf_of"))
+    if other is None or other.status != "proxy" or other.proxy_holder_id != me.id:
         raise NotAllowedError("You do not carry a proxy for this member.")
     return other
+
+
+def _votes(person: _Voter, settings: FloorSettings) -> bool:
+    roles = ("delegate", "chair") if settings.chair_votes else ("delegate",)
+    return person.active and person.role in roles
 
 
 def _voter_row(session: Session, poll_id: int, participant_id: int) -> PollVoter | None:
@@ -436,24 +479,13 @@ def _voter_row(session: Session, poll_id: int, participant_id: int) -> PollVoter
     return session.exec(stmt).first()
 
 
-def _already_voted(previous: PollVoter, voter: Participant, viewer: Viewer,
+def _already_voted(previous: PollVoter, voter: _Voter, viewer: Viewer,
                    command_id: str, poll: Poll) -> dict[str, Any]:
     if previous.command_id == command_id and previous.cast_by_id == viewer.participant_id:
         return {"poll_id": poll.id, "recorded": True, "voter_id": voter.id, "already": True}
     if voter.id == viewer.participant_id:
         raise ConflictError("You have already voted {noun}. Each member has one ballot, and yours is counted.", noun=noun(poll))
     raise ConflictError("A ballot for {name} has already been cast {noun}. Each member has one ballot.", name=voter.name, noun=noun(poll))
-
-
-def _add_voter(session: Session, poll: Poll, voter: Participant, viewer: Viewer,
-               command_id: str) -> None:
-    try:
-        with session.begin_nested():
-            session.add(PollVoter(poll_id=poll.id, participant_id=voter.id,
-                                  cast_by_id=viewer.participant_id, command_id=command_id))
-            session.flush()
-    except IntegrityError:
-        raise ConflictError("A ballot for {name} has already been cast {noun}. Each member has one ballot.", name=voter.name, noun=noun(poll)) from None
 
 
 def read_ballot(session: Session, poll: Poll, args: dict[str, Any]) -> tuple[str, str]:
@@ -581,9 +613,14 @@ def counts_command(session: Session, meeting: Meeting, viewer: Viewer, args: dic
 
 # keep_receipt=False: a receipt would store the answer next to the voter's id
 # and time; the voter list answers retries instead.
-@command("poll.cast", PARTICIPANTS, "vote", keep_receipt=False)
+# lock=False: a ballot records no event, so it leaves the meeting row alone and
+# locks only its poll (the close takes the same lock, on PostgreSQL too).
+@command("poll.cast", PARTICIPANTS, "vote", keep_receipt=False, lock=False)
 def cast_command(session: Session, meeting: Meeting, viewer: Viewer, args: dict) -> dict:
-    poll = _poll_arg(session, meeting, args)
+    poll = session.exec(select(Poll).where(Poll.id == int_arg(args, "poll_id"))
+                        .with_for_update()).first()
+    if poll is None or poll.meeting_id != meeting.id:
+        raise NotFoundError("Vote {poll} does not exist in this meeting.", poll=args.get("poll_id"))
     return cast_ballot(session, meeting, poll, viewer, args, session.info["command_id"])
 
 
