@@ -18,6 +18,7 @@ from server.i18n import client_catalog, pick_language, translations
 # page loads after views.js, from client_web/static/. Each script draws its own
 # panels into [data-slot=panels] on the pages it serves.
 FEATURE_SCRIPTS: list[str] = []
+FEATURE_SCRIPTS.append("reader.js")  # documents: library, reader, follow mode, notes
 
 
 def store_of(conn: HTTPConnection) -> Store:

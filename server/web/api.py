@@ -1,17 +1,18 @@
-"""JSON endpoints: snapshot, commands (the same as over the socket), documents, health."""
+"""JSON endpoints: snapshot, commands (the same as over the socket), health.
+
+Document routes live in server/web/library.py.
+"""
 
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from server.commands import ensure_command_id, execute
-from server.documents import blob_path, can_read
-from server.errors import InvalidInputError, NotFoundError
-from server.models import Document
+from server.errors import InvalidInputError
 from server.snapshot import build_snapshot
-from server.web._helpers import current_viewer, store_of, viewer_in_meeting
+from server.web._helpers import store_of, viewer_in_meeting
 
 MAX_BODY = 64 * 1024
 
@@ -47,29 +48,6 @@ async def _json_body(request: Request) -> dict:
     return data
 
 
-async def document_file(request: Request) -> Response:
-    viewer = await current_viewer(request)
-    doc_id = request.path_params["document_id"]
-    doc = await store_of(request).read(_get_document, doc_id)
-    if doc is None or doc.meeting_id != viewer.meeting_id or not can_read(viewer, doc):
-        # the same answer whether it exists or not: nothing to learn by probing
-        raise NotFoundError("This document does not exist or is not shared with you.")
-    path = blob_path(request.app.state.settings.documents_dir, doc.sha256)
-    headers = {"Content-Disposition": f"inline; filename*=UTF-8''{_quote(doc.filename)}",
-               "Cache-Control": "private, max-age=3600"}
-    return FileResponse(path, media_type="application/pdf", headers=headers)
-
-
-def _get_document(session, doc_id: int) -> Document | None:
-    doc = session.get(Document, doc_id)
-    return None if doc is None or doc.removed else doc
-
-
-def _quote(name: str) -> str:
-    from urllib.parse import quote
-    return quote(name or "document.pdf")
-
-
 async def health(request: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
@@ -77,6 +55,5 @@ async def health(request: Request) -> Response:
 routes = [
     Route("/api/meetings/{meeting_id:int}/snapshot", snapshot),
     Route("/api/meetings/{meeting_id:int}/commands", run_command, methods=["POST"]),
-    Route("/documents/{document_id:int}", document_file),
     Route("/healthz", health),
 ]
