@@ -199,7 +199,7 @@ class Fleet:
 
 async def serve_commands() -> None:
     loop = asyncio.get_running_loop()
-    reader = asyncio.StreamReader()
+    reader = asyncio.StreamReader(limit=2**26)  # a connect line carries every cookie
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
     fleet: Fleet | None = None
     while True:

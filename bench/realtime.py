@@ -62,6 +62,7 @@ START_TIMEOUT = 60.0
 WAIT_TIMEOUT = 30.0
 STORM_TIMEOUT = 90.0
 SNAPSHOT_SAMPLE = 20
+RESYNC_LIMIT = 500  # PLENARY_RESYNC_LIMIT's default: the longest catch-up before a snapshot
 TARGETS = {"p99_1600": 1.25, "p99_10000": 1.5, "kb_per_connection": 40.0, "storm_1600": 5.0}
 
 
@@ -241,9 +242,11 @@ class Workers:
     @staticmethod
     def _start(log: Path) -> subprocess.Popen:
         with log.open("ab") as errors:
-            return subprocess.Popen(
+            process = subprocess.Popen(
                 [sys.executable, "-m", "bench._tablets"], cwd=ROOT, stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE, stderr=errors, text=True, preexec_fn=_raise_fd_limit)
+        process.log_path = log  # type: ignore[attr-defined]
+        return process
 
     def ask_all(self, commands: list[dict]) -> list[dict]:
         for process, command in zip(self.processes, commands, strict=True):
@@ -253,9 +256,14 @@ class Workers:
         for process in self.processes:
             line = process.stdout.readline()
             if not line:
-                raise RuntimeError("a tablet process ended early; see its log")
+                raise RuntimeError("a tablet process ended early:\n" + self._log_tail(process))
             answers.append(json.loads(line))
         return answers
+
+    @staticmethod
+    def _log_tail(process: subprocess.Popen) -> str:
+        log: Path = process.log_path  # type: ignore[attr-defined]
+        return log.read_text(errors="replace")[-3000:] if log.exists() else ""
 
     def ask(self, command: dict) -> list[dict]:
         return self.ask_all([command] * len(self.processes))
@@ -415,6 +423,9 @@ def run_size(n: int, hall: Hall, data_dir: Path, args: argparse.Namespace, pg: P
         report["kb_per_connection"] = (server.rss_kb() - idle_before) / n
         workers.wait(chair.seq)
         report["plenary"] = measure_rounds(chair, workers, rounds, pause).figures()
+        if n == min(args.sizes):
+            report["catch_up_ms"] = catch_up_ms(server, hall, chair, RESYNC_LIMIT, data_dir)
+            workers.wait(chair.seq)
         if not args.no_storm:
             report["storm"] = reconnect_storm(server, data_dir, chair, workers)
             server = report["storm"].pop("server")
@@ -435,6 +446,23 @@ def fresh_load_ms(server: Server, hall: Hall, chair: Chair, count: int, data_dir
         cookies = hall.delegate_cookies[-SNAPSHOT_SAMPLE:]
         answer = sample.ask({"op": "connect", "url": server.ws_url, "meeting": hall.meeting_id,
                              "cookies": cookies, "timeout": 120.0, "one_at_a_time": True})[0]
+        return answer["seconds"] / max(1, answer["connected"]) * 1000
+    finally:
+        sample.close()
+
+
+def catch_up_ms(server: Server, hall: Hall, chair: Chair, missed: int, data_dir: Path) -> float:
+    """Server time per tablet that reconnects ``missed`` events behind (a sample)."""
+    while chair.seq < missed + 2:
+        chair.goto_next()
+    behind = chair.resume_point()
+    behind["seq"] -= missed
+    sample = Workers(1, data_dir)
+    try:
+        cookies = hall.delegate_cookies[-2 * SNAPSHOT_SAMPLE:-SNAPSHOT_SAMPLE]
+        answer = sample.ask({"op": "connect", "url": server.ws_url, "meeting": hall.meeting_id,
+                             "cookies": cookies, "timeout": 120.0, "one_at_a_time": True,
+                             **behind})[0]
         return answer["seconds"] / max(1, answer["connected"]) * 1000
     finally:
         sample.close()
@@ -533,8 +561,9 @@ class PostgresCluster:
 # -- output ------------------------------------------------------------------------
 
 
-def print_report(reports: list[dict]) -> None:
-    print(f"\nMachine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at the end; "
+def print_report(reports: list[dict], delegates: int) -> None:
+    print(f"\nThe meeting has {delegates:,} delegates; N of them connect in each run.")
+    print(f"Machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at the end; "
           "the machine is shared with other engineers' work, so figures move between runs.")
     print("Latency: chair command (HTTP) -> tablet applied the event; p50/p99/max over tablets and rounds.\n")
     header = (f"{'N':>6} {'connect s':>9} {'KB/conn':>8} | {'p50':>6} {'p99':>6} {'max':>6} | "
@@ -570,6 +599,9 @@ def _print_details(r: dict) -> None:
     print(f"N={r['n']}: a fresh page load (snapshot) costs the server {fresh:.0f} ms; loading all "
           f"{r['n']} tablets fresh would take about {fresh * r['n'] / 1000:.0f} s "
           f"(the table's connect time is for tablets that resume from their last sequence).")
+    if "catch_up_ms" in r:
+        print(f"N={r['n']}: catching up {RESYNC_LIMIT} missed events (the most before a snapshot) costs "
+              f"the server {r['catch_up_ms']:.0f} ms per tablet, a fresh load {fresh:.0f} ms.")
     line = (f"N={r['n']}: connected {r['connect']['connected']} (failed {r['connect']['failed']}); "
             f"missed in broadcasts: {r['plenary']['missing']}; median time to the last tablet "
             f"{r['plenary']['last_median_ms']:.0f} ms (floor {r['floor']['last_median_ms']:.0f} ms), "
@@ -633,7 +665,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"N = {n:,} ...", flush=True)
             reports.append(run_size(n, hall, workdir, args, pg))
             print(json.dumps(reports[-1], default=str), flush=True)
-        print_report(reports)
+        print_report(reports, biggest)
         if args.json:
             args.json.write_text(json.dumps(reports, indent=2, default=str))
     finally:
