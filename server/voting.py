@@ -382,10 +382,9 @@ def cast_ballot(session: Session, meeting: Meeting, poll: Poll, viewer: Viewer,
                 args: dict[str, Any], command_id: str) -> dict[str, Any]:
     """Store one ballot and the voter's name on the voter list, never together."""
     settings = floor_settings(meeting)
-    voter = _voter(session, meeting, viewer, args, settings)
-    previous = _voter_row(session, poll.id, voter.id)
-    if previous is not None:
-        return _already_voted(previous, voter, viewer, command_id, poll)
+    voter = _voter(session, meeting, viewer, args, settings, poll.id)
+    if voter.voted is not None:
+        return _already_voted(voter, viewer, command_id, poll)
     ensure_open(poll)
     if poll.mode == "analog":
         raise ConflictError("This vote is counted by show of hands or on paper; the tablet does not take ballots.")
@@ -435,34 +434,39 @@ class _Voter:
     active: bool
     status: str
     proxy_holder_id: int | None
+    voted: tuple[int, str] | None  # (cast by, command id) when already on the voter list
 
 
-def _load_voter(session: Session, meeting_id: int, participant_id: Any) -> _Voter | None:
-    """The person and their attendance, in one query."""
-    joined = and_(col(Attendance.participant_id) == Participant.id,
-                  Attendance.meeting_id == meeting_id)
+def _load_voter(session: Session, meeting_id: int, participant_id: Any,
+                poll_id: int) -> _Voter | None:
+    """The person, their attendance and their voter-list row for the poll, in one query."""
+    present = and_(col(Attendance.participant_id) == Participant.id,
+                   Attendance.meeting_id == meeting_id)
+    listed = and_(col(PollVoter.participant_id) == Participant.id, PollVoter.poll_id == poll_id)
     stmt = (select(Participant.id, Participant.key, Participant.name, Participant.role,
-                   Participant.active, Attendance.status, Attendance.proxy_holder_id)
-            .outerjoin(Attendance, joined)
+                   Participant.active, Attendance.status, Attendance.proxy_holder_id,
+                   PollVoter.cast_by_id, PollVoter.command_id)
+            .outerjoin(Attendance, present).outerjoin(PollVoter, listed)
             .where(Participant.id == participant_id, Participant.meeting_id == meeting_id))
     row = session.exec(stmt).first()
     if row is None:
         return None
-    pid, key, name, role, active, status, holder = row
-    return _Voter(pid, key, name, role, active, status or "absent", holder)
+    pid, key, name, role, active, status, holder, cast_by, command_id = row
+    voted = (cast_by, command_id) if cast_by is not None else None
+    return _Voter(pid, key, name, role, active, status or "absent", holder, voted)
 
 
 def _voter(session: Session, meeting: Meeting, viewer: Viewer, args: dict,
-           settings: FloorSettings) -> _Voter:
+           settings: FloorSettings, poll_id: int) -> _Voter:
     """The member the ballot counts for: the viewer, or the member whose proxy they carry."""
-    me = _load_voter(session, meeting.id, viewer.participant_id)
+    me = _load_voter(session, meeting.id, viewer.participant_id, poll_id)
     if me is None or not _votes(me, settings):
         raise NotAllowedError("Only voting members may vote.")
     if me.status != "present":
         raise NotAllowedError("You are not checked in. Only members who are present may vote; please check in first.")
     if args.get("on_behalf_of") in (None, me.id):
         return me
-    other = _load_voter(session, meeting.id, int_arg(args, "on_behalf_of"))
+    other = _load_voter(session, meeting.id, int_arg(args, "on_behalf_of"), poll_id)
     if other is None or other.status != "proxy" or other.proxy_holder_id != me.id:
         raise NotAllowedError("You do not carry a proxy for this member.")
     return other
@@ -473,15 +477,9 @@ def _votes(person: _Voter, settings: FloorSettings) -> bool:
     return person.active and person.role in roles
 
 
-def _voter_row(session: Session, poll_id: int, participant_id: int) -> PollVoter | None:
-    stmt = select(PollVoter).where(PollVoter.poll_id == poll_id,
-                                   PollVoter.participant_id == participant_id)
-    return session.exec(stmt).first()
-
-
-def _already_voted(previous: PollVoter, voter: _Voter, viewer: Viewer,
-                   command_id: str, poll: Poll) -> dict[str, Any]:
-    if previous.command_id == command_id and previous.cast_by_id == viewer.participant_id:
+def _already_voted(voter: _Voter, viewer: Viewer, command_id: str,
+                   poll: Poll) -> dict[str, Any]:
+    if voter.voted == (viewer.participant_id, command_id):
         return {"poll_id": poll.id, "recorded": True, "voter_id": voter.id, "already": True}
     if voter.id == viewer.participant_id:
         raise ConflictError("You have already voted {noun}. Each member has one ballot, and yours is counted.", noun=noun(poll))
@@ -617,8 +615,11 @@ def counts_command(session: Session, meeting: Meeting, viewer: Viewer, args: dic
 # locks only its poll (the close takes the same lock, on PostgreSQL too).
 @command("poll.cast", PARTICIPANTS, "vote", keep_receipt=False, lock=False)
 def cast_command(session: Session, meeting: Meeting, viewer: Viewer, args: dict) -> dict:
-    poll = session.exec(select(Poll).where(Poll.id == int_arg(args, "poll_id"))
-                        .with_for_update()).first()
+    poll_id = int_arg(args, "poll_id")
+    if session.get_bind().dialect.name == "sqlite":  # one writer: the identity map is current
+        poll = session.get(Poll, poll_id)
+    else:
+        poll = session.exec(select(Poll).where(Poll.id == poll_id).with_for_update()).first()
     if poll is None or poll.meeting_id != meeting.id:
         raise NotFoundError("Vote {poll} does not exist in this meeting.", poll=args.get("poll_id"))
     return cast_ballot(session, meeting, poll, viewer, args, session.info["command_id"])
