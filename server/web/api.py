@@ -1,4 +1,4 @@
-"""JSON endpoints: snapshot, commands (the same as over the socket), health.
+"""JSON endpoints: snapshot and commands (the same as over the socket).
 
 Document routes live in server/web/library.py.
 """
@@ -48,12 +48,7 @@ async def _json_body(request: Request) -> dict:
     return data
 
 
-async def health(request: Request) -> Response:
-    return JSONResponse({"status": "ok"})
-
-
 routes = [
     Route("/api/meetings/{meeting_id:int}/snapshot", snapshot),
     Route("/api/meetings/{meeting_id:int}/commands", run_command, methods=["POST"]),
-    Route("/healthz", health),
 ]
