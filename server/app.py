@@ -27,6 +27,7 @@ from server.web import floor as floor_routes  # also registers the floor's comma
 from server.web import organize as organize_routes  # organizer pages, badges
 from server.web.security import AttemptLimiter, SecurityMiddleware
 from server.web import library as library_routes
+from server.web import minutes as minutes_routes  # also registers the minutes commands
 
 log = logging.getLogger(__name__)
 CLIENT_DIR = Path(__file__).resolve().parent.parent / "client_web"
@@ -41,6 +42,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *organize_routes.routes,  # before pages: /m/{id}/organize, cards.pdf
         *pages.routes, *api.routes, *sockets.routes,
         *library_routes.routes,
+        *minutes_routes.routes,
         Mount("/static", StaticFiles(directory=CLIENT_DIR / "static"), name="static"),
     ]
     middleware = [Middleware(SecurityMiddleware), Middleware(

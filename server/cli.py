@@ -77,6 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
     addresses = sub.add_parser("addresses", help="print the addresses and access codes of a meeting")
     addresses.add_argument("meeting", help="meeting id or key")
     addresses.set_defaults(handler=cmd_addresses)
+    from server._minutescli import add_minutes_commands
+
+    add_minutes_commands(sub)  # keys init, minutes render, sign, verify
     from server.organize_cli import add_organizer_commands
 
     add_organizer_commands(sub)  # import-participants, import-openslides, copy, badges

@@ -26,6 +26,12 @@ from server.models.library import (  # noqa: F401,E402
     Presentation,
     TextLayer,
 )
+from server.models.minutes import (  # noqa: F401,E402
+    MinutesRevision,
+    MinutesSection,
+    MinutesSignature,
+    MinutesVersion,
+)
 from server.models.floor import (  # noqa: F401, E402
     Attendance,
     AttendanceChange,
