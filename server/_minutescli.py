@@ -95,7 +95,7 @@ def cmd_minutes_render(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_sign(args: argparse.Namespace, settings: Settings) -> int:
     from server.errors import MeetingError
-    from server.keys import load_key_file, local_timestamper, keys_dir
+    from server.keys import keys_dir, load_key_file, local_timestamper
     from server.signing import sign_pdf
 
     try:

@@ -37,7 +37,7 @@ KEY_PASSWORD = "mật-khẩu thử"
 ORGANIZATION = "Văn phòng HĐND&UBND huyện Tuần Giáo"
 _ids = itertools.count(1)
 
-__all__ = ["KEY_PASSWORD", "MinutesRoom", "minutes_room", "pdf_text", "trial_keys"]
+__all__ = ["KEY_PASSWORD", "PDF_DATA", "MinutesRoom", "minutes_room", "pdf_text", "trial_keys"]
 
 
 def new_id() -> str:

@@ -7,7 +7,8 @@ from sqlmodel import col, select
 from server.audit import AuditDigest, audit_digest, matches_record
 from server.minutes import finalize_minutes
 from server.models import Event
-from tests._minutes_fixtures import minutes_room, pdf_text, trial_keys  # noqa: F401
+from tests._minutes_fixtures import *  # noqa: F403  (fixtures: minutes_room, trial_keys)
+from tests._minutes_fixtures import pdf_text
 
 
 def events_of(room) -> list[Event]:

@@ -24,7 +24,8 @@ from server.minutes import (
     render_minutes,
 )
 from server.pdf import render_minutes_html
-from tests._minutes_fixtures import minutes_room, pdf_text, trial_keys  # noqa: F401
+from tests._minutes_fixtures import *  # noqa: F403  (fixtures: minutes_room, trial_keys)
+from tests._minutes_fixtures import pdf_text
 
 NAMES = "Nguyễn Thị Ánh Tuyết, Lê Văn Đức, Phạm Thị Hồng Nhung"
 
@@ -216,3 +217,53 @@ def test_the_preview_is_the_html_that_becomes_the_pdf(minutes_room, monkeypatch)
     line = minutes_module.status_line("vi", True, None)
     assert html == render_minutes_html(data, draft=True, status_line=line, now=fixed).html
     assert "Xem trước." in preview
+
+
+# -- filled in from the floor: attendance, speakers, votes, elections -------------
+
+
+def test_the_record_of_the_floor_fills_the_minutes(minutes_room, tmp_path):
+    room = minutes_room
+    chair, secretary = room.one("chair"), room.one("secretary")
+    members = [chair, *room.by_role["delegate"]]
+    room.run(chair, "meeting.start")
+    room.run(chair, "agenda.next")
+    for viewer in members[:-1]:  # the last delegate stays away
+        room.run(secretary, "attendance.check_in", participant_id=viewer.participant_id)
+    item = room.items()[0]
+    speaker = room.by_role["delegate"][0]
+    room.run(secretary, "speakers.add", participant_id=speaker.participant_id, item_id=item.id)
+    room.run(chair, "speakers.start", item_id=item.id)
+    room.run(chair, "speakers.end")
+    poll = room.run(secretary, "poll.create", title="Thông qua chương trình kỳ họp", item_id=item.id)["poll_id"]
+    room.run(chair, "poll.open", poll_id=poll)
+    for viewer, choice in zip(members[:-1], ["yes", "yes", "yes", "no", "abstain"], strict=True):
+        room.run(viewer, "poll.cast", poll_id=poll, choice=choice)
+    room.run(chair, "poll.close", poll_id=poll)
+    election = room.run(secretary, "poll.create", kind="election", title="Bầu Thư ký kỳ họp",
+                        ballot_style="choose", seats=1, candidates=["Lò Văn Minh", "Quàng Thị Hoa"])["poll_id"]
+    room.run(chair, "poll.open", poll_id=election)
+    from server import elections, voting
+    candidates = room.read(lambda s: {c["name"]: c["id"] for c in elections.candidate_views(
+        s, s.get(voting.Poll, election))})
+    for viewer in members[:-1]:
+        room.run(viewer, "poll.cast", poll_id=election, marks=[candidates["Quàng Thị Hoa"]])
+    room.run(chair, "poll.close", poll_id=election)
+
+    data = room.read(collect_minutes, room.meeting_id)
+    _html, pdf = render_minutes(data, draft=True)
+
+    assert data["attendance"]["recorded"] and data["speeches_recorded"] and data["polls_recorded"]
+    assert len(data["attendance"]["present"]) == len(members) - 1
+    assert data["attendance"]["absent"] == [members[-1].name]
+    motion = data["agenda"][0]["polls"][0]
+    assert (motion["yes"], motion["no"], motion["abstain"]) == (3, 1, 1)
+    assert motion["outcome_label"] == "Adopted."
+    assert data["agenda"][0]["speeches"][0]["name"] == speaker.name
+    (chosen,) = [c for c in data["elections"][0]["candidates"] if c["elected"]]
+    assert chosen["name"] == "Quàng Thị Hoa" and chosen["votes"] == 5
+    text = pdf_text(pdf, tmp_path)
+    assert "Thông qua chương trình kỳ họp" in text and "Được thông qua." in text
+    assert f"Người phát biểu: {speaker.name}" in text
+    assert "Bầu Thư ký kỳ họp" in text and "Quàng Thị Hoa 5 Trúng cử" in text
+    assert "Tình hình tham dự: 5 có mặt, 1 vắng mặt" in text

@@ -19,7 +19,8 @@ from pypdf import PdfReader
 import server.pdf as pdf_module
 from server.minutes import collect_minutes, render_minutes
 from server.pdf import FontMissingError, date_line, font_paths
-from tests._minutes_fixtures import minutes_room, pdf_text, trial_keys  # noqa: F401
+from tests._minutes_fixtures import *  # noqa: F403  (fixtures: minutes_room, trial_keys)
+from tests._minutes_fixtures import pdf_text
 
 # Every Vietnamese vowel with every tone mark, both cases, and Đ/đ.
 VOWELS = "aăâeêioôơuưy"

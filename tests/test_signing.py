@@ -30,11 +30,10 @@ from server.keys import (
 from server.minutes import finalize_minutes
 from server.models import Meeting
 from server.signing import sign_minutes, verify_pdf
+from tests._minutes_fixtures import *  # noqa: F403  (fixtures: minutes_room, trial_keys)
 from tests._minutes_fixtures import (  # noqa: F401
     KEY_PASSWORD,
     PDF_DATA,
-    minutes_room,
-    trial_keys,
 )
 
 

@@ -144,6 +144,9 @@
   }
 
   function part(name) { return panel.querySelector(`[data-minutes="${name}"]`); }
+  function replaceWith(box, ...children) {
+    box.replaceChildren(...children.filter((c) => c !== null && c !== undefined && c !== false));
+  }
 
   function renderEditor() {
     const box = part("editor");
@@ -166,11 +169,12 @@
       const known = serverSection(item.id, kind);
       const text = local[key] ? local[key].text : (known ? known.text : "");
       const area = el("textarea", {"data-section": kind, "data-item": item.id, rows: kind === "summary" ? 6 : 3,
+                                   style: "display:block;width:100%;box-sizing:border-box;font:inherit",
                                    maxlength: (state.minutes && state.minutes.max_chars) || 20000,
                                    oninput: (ev) => { remember(item.id, kind, ev.target.value); scheduleSave(item.id, kind); }});
       area.value = text;
-      return el("div", {class: "minutes-section"},
-        el("label", {}, t(label), area),
+      return el("div", {class: "minutes-section", style: "margin:0.75rem 0"},
+        el("label", {style: "display:block;font-weight:600"}, t(label), area),
         el("small", {class: "save-state", "data-state-for": key}),
         renderConflicts(item.id, kind));
     });
@@ -226,7 +230,7 @@
     const box = part("status");
     if (!box || !status) return;
     const latest = status.versions[status.versions.length - 1];
-    box.replaceChildren(
+    replaceWith(box,
       el("p", {"data-minutes": "state"}, t("State of the minutes: {state}.", {state: t(STATE_WORDS[status.state] || status.state)})),
       status.changed_since_final ? el("p", {class: "warning"}, t("The minutes changed after version {number} was finalized. Finalize them again before signing.", {number: latest.number})) : null,
       status.next_signer ? el("p", {}, t("Next to sign: the {role}.", {role: t(status.next_signer)})) : null,
@@ -244,11 +248,11 @@
       el("button", {class: "primary", onclick: finalize, "data-minutes-action": "finalize"}, t("Finalize")),
     ];
     const signForm = (page === "secretary" || page === "chair") ? el("form", {class: "sign-form", onsubmit: signSubmit},
-      el("label", {}, t("Key file (.p12 or .pfx), or leave empty to sign with the organization's certificate"),
+      el("label", {style: "display:block"}, t("Key file (.p12 or .pfx), or leave empty to sign with the organization's certificate"),
         el("input", {type: "file", name: "key_file", accept: ".p12,.pfx,application/x-pkcs12"})),
-      el("label", {}, t("Password of the key file"), el("input", {type: "password", name: "password", autocomplete: "off"})),
+      el("label", {style: "display:block"}, t("Password of the key file"), el("input", {type: "password", name: "password", autocomplete: "off"})),
       el("button", {class: "primary", type: "submit", "data-minutes-action": "sign"}, t("Sign"))) : null;
-    box.replaceChildren(el("div", {class: "button-row"}, buttons), signForm,
+    replaceWith(box, el("div", {class: "button-row"}, buttons), signForm,
       el("p", {class: "command-status", "data-minutes": "message", role: "status", "aria-live": "polite"}));
   }
 
@@ -264,6 +268,7 @@
     const box = part("preview");
     if (box.firstChild) { box.replaceChildren(); return; }
     box.replaceChildren(el("iframe", {class: "minutes-preview", title: t("Preview of the minutes"),
+                                      style: "width:100%;height:70vh;border:1px solid #ccc;background:#fff",
                                       src: `/m/${meetingId}/minutes/preview?at=${Date.now()}`}));
   }
 

@@ -8,7 +8,8 @@ import pytest
 
 from server.keys import KeysCreated
 from tests._meeting_fixtures import next_command_id
-from tests._minutes_fixtures import KEY_PASSWORD, PDF_DATA, trial_keys  # noqa: F401
+from tests._minutes_fixtures import *  # noqa: F403  (fixture: trial_keys)
+from tests._minutes_fixtures import KEY_PASSWORD, PDF_DATA
 
 
 @pytest.fixture
