@@ -29,7 +29,7 @@ def upload_decree(browser, live_server) -> int:
 
 
 def shows_page(page, doc_id: int, number: int) -> None:
-    page.wait_for_function(f"{READER}.dataset.document === '{doc_id}' && {READER}.dataset.rendered === '{number}'",
+    page.wait_for_function(f"() => {READER}.dataset.document === '{doc_id}' && {READER}.dataset.rendered === '{number}'",
                            timeout=15000)
 
 

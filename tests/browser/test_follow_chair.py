@@ -37,11 +37,11 @@ def test_chair_moves_and_two_tablets_and_projector_follow(browser, live_server, 
     chair.click("[data-command='meeting.start']")
     chair.click("[data-command='agenda.next']")
     for page in (tablet_a, tablet_b, projector):
-        page.wait_for_function("document.querySelector('[data-bind=current] .item-title')?.textContent === 'Khai mạc cuộc họp'")
+        page.wait_for_function("() => document.querySelector('[data-bind=current] .item-title')?.textContent === 'Khai mạc cuộc họp'")
     chair.click(".agenda-item >> text=Kết luận cuộc họp")
 
     for page in (tablet_a, tablet_b, projector):
-        page.wait_for_function("document.querySelector('[data-bind=current] .item-title')?.textContent === 'Kết luận cuộc họp'")
+        page.wait_for_function("() => document.querySelector('[data-bind=current] .item-title')?.textContent === 'Kết luận cuộc họp'")
         assert page.evaluate("window.__notReloaded") is True
     assert tablet_a.inner_text(".agenda-item.is-current") .startswith("4")
     assert "Hoàn thiện dự thảo" not in tablet_a.inner_text("[data-bind=agenda]")  # internal item
@@ -58,7 +58,7 @@ def test_offline_tablet_shows_it_and_catches_up_on_its_own(browser, live_server,
     context, tablet = open_as(browser, live_server.url, meeting.code("delegate"), TABLET_PORTRAIT)
     chair.click("[data-command='meeting.start']")
     chair.click("[data-command='agenda.next']")
-    tablet.wait_for_function("document.querySelector('[data-bind=current] .item-title')?.textContent === 'Khai mạc cuộc họp'")
+    tablet.wait_for_function("() => document.querySelector('[data-bind=current] .item-title')?.textContent === 'Khai mạc cuộc họp'")
     tablet.evaluate("window.__notReloaded = true")
 
     context.set_offline(True)
@@ -68,13 +68,13 @@ def test_offline_tablet_shows_it_and_catches_up_on_its_own(browser, live_server,
     for _ in range(3):
         chair.click("[data-command='agenda.next']")
         chair.wait_for_timeout(150)
-    chair.wait_for_function("document.querySelector('[data-bind=current] .item-number')?.textContent === '2'")
+    chair.wait_for_function("() => document.querySelector('[data-bind=current] .item-number')?.textContent === '2'")
     assert current_title(tablet) == "Khai mạc cuộc họp"  # still the old state while offline
 
     context.set_offline(False)
 
     tablet.wait_for_selector(".conn-online", timeout=30000)
-    tablet.wait_for_function("document.querySelector('[data-bind=current] .item-number')?.textContent === '2'")
+    tablet.wait_for_function("() => document.querySelector('[data-bind=current] .item-number')?.textContent === '2'")
     assert tablet.is_hidden("[data-bind=offline-banner]")
     assert tablet.evaluate("window.__notReloaded") is True
     assert tablet.evaluate("window.plenaryClient.caughtUp") == 3

@@ -44,7 +44,7 @@ def test_preview_marks_problem_cells_and_commit_imports_every_row(
     assert (
         last.locator("td.cell-error[data-field=seat]")
         .inner_text()
-        .endswith("Seat A03 is also given to row 4.")
+        .endswith("Ghế A03 cũng được xếp cho dòng 4.")
     )
     assert page.locator("[data-org=commit]").is_hidden()
     first_name = page.locator(
@@ -61,12 +61,12 @@ def test_preview_marks_problem_cells_and_commit_imports_every_row(
     page.wait_for_selector("[data-org=commit]:not([hidden])")
     page.click("[data-org=commit]")
     page.wait_for_function(
-        "document.querySelector('[data-org=import-summary]').textContent.includes('6')"
+        "() => document.querySelector('[data-org=import-summary]').textContent.includes('6')"
     )
 
     page.fill("[data-org=search]", "hoang thi ngoc hoa")
     page.wait_for_function(
-        "document.querySelectorAll('[data-org=people] tr').length === 1"
+        "() => document.querySelectorAll('[data-org=people] tr').length === 1"
     )
     assert (
         page.locator("[data-org=people] tr td").first.inner_text()
@@ -83,7 +83,7 @@ def test_times_on_the_page_are_in_the_meetings_zone_not_the_devices(
     context, page = organizer_page(browser, live_server)
 
     page.wait_for_function(
-        "document.querySelector('[data-org=starts]').textContent.length > 0"
+        "() => document.querySelector('[data-org=starts]').textContent.length > 0"
     )
 
     starts = page.inner_text("[data-org=starts]")
