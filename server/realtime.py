@@ -40,6 +40,7 @@ SnapshotText = Callable[[Viewer], Awaitable[tuple[int, str]]]
 PRESENCE_DELAY = 0.5
 SEND_TIMEOUT = 30.0
 CLOSE_GOING_AWAY = 1001
+CLOSE_LOGGED_OUT = 4401  # the tablet shows "Logged out" and stops reconnecting
 
 
 def encode(message: dict[str, Any]) -> str:
@@ -366,9 +367,30 @@ class Hub:
         if conn.close is not None:
             asyncio.ensure_future(_close_quietly(conn.close))
 
+    async def close_person(self, meeting_id: int, participant_id: int,
+                           message: dict[str, Any],
+                           code: int = CLOSE_LOGGED_OUT) -> int:
+        """End every connection of one participant: send ``message``, then close.
 
-async def _close_quietly(close: Close) -> None:
+        Used when their login sessions end; returns how many connections went.
+        """
+        room = self.rooms.get(meeting_id)
+        conns = [c for c in room or () if c.viewer.participant_id == participant_id]
+        text = encode(message)
+        for conn in conns:
+            conn.reply(text)
+        await asyncio.gather(*(self._say_goodbye(conn, code) for conn in conns))
+        return len(conns)
+
+    async def _say_goodbye(self, conn: Connection, code: int) -> None:
+        await conn.flush()  # the message, and what was queued before it
+        conn.fail()  # leaves the hub: no more events, presence corrected
+        if conn.close is not None:
+            await _close_quietly(conn.close, code)
+
+
+async def _close_quietly(close: Close, code: int = CLOSE_GOING_AWAY) -> None:
     try:
-        await asyncio.wait_for(close(CLOSE_GOING_AWAY), 5.0)
+        await asyncio.wait_for(close(code), 5.0)
     except Exception:  # the socket is already gone, or too stuck to say goodbye
         pass

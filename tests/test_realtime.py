@@ -261,3 +261,38 @@ class _Broker:
 
     def is_up(self) -> bool:
         return True
+
+
+async def test_closing_a_person_says_why_closes_with_4401_and_forgets_their_tablets():
+    hub = Hub()
+    chair, _ = join(hub, CHAIR)
+    first, _ = join(hub, DELEGATE)
+    second, _ = join(hub, DELEGATE)
+    other, _ = join(hub, OTHER_DELEGATE)
+    goodbye = {"type": "error", "id": None, "message": "Your session has ended."}
+
+    closed = await hub.close_person(1, 10, goodbye)
+    hub.send_presence(1)
+    await settle()
+
+    assert closed == 2
+    assert first.received[-1] == goodbye and second.received[-1] == goodbye
+    assert (first.closed_with, second.closed_with, other.closed_with) == (4401, 4401, None)
+    assert hub.connected_ids(1) == [1, 11]
+    assert chair.received[-1] == {"type": "presence", "meeting": 1, "connected": [1, 11]}
+    assert hub.metrics.connections == 2
+
+
+async def test_closing_a_person_waits_for_a_slow_tablet_to_get_the_message():
+    hub = Hub()
+    slow, conn = join(hub, DELEGATE)
+    slow.hold()
+    hub.deliver([event(1)])
+
+    closing = asyncio.ensure_future(hub.close_person(1, 10, {"type": "error"}))
+    await settle()
+    slow.gate.set()
+    await closing
+
+    assert [m["type"] for m in slow.received] == ["event", "error"]
+    assert slow.closed_with == 4401 and conn.closed
