@@ -23,7 +23,12 @@ from starlette.routing import Route
 from server import book, library, notes, search
 from server.access import Viewer, check_projector_key, get_viewer
 from server.documents import blob_path, can_download, list_documents
-from server.errors import InvalidInputError, NotAllowedError, NotFoundError
+from server.errors import (
+    InvalidInputError,
+    NotAllowedError,
+    NotFoundError,
+    NotLoggedInError,
+)
 from server.models import utcnow
 from server.watermark import stamp_pdf, watermark_text
 from server.web._helpers import current_viewer, store_of, viewer_in_meeting
@@ -310,12 +315,9 @@ async def end_sessions(request: Request) -> Response:
     viewer = await viewer_in_meeting(request, request.path_params["meeting_id"])
     participant_id = request.path_params["participant_id"]
     result = await store_of(request).write(book.end_sessions, viewer, participant_id)
-    hub = request.app.state.hub
-    for conn in list(hub.rooms.get(viewer.meeting_id, ())):
-        if conn.viewer.participant_id == participant_id:
-            conn.closed = True
-            conn.wake.set()
-            hub.leave(conn)
+    ended = NotLoggedInError("The organizer has ended your session. Please log in again with your access code.")
+    goodbye = {"type": "error", "id": None, **ended.as_dict()}
+    await request.app.state.hub.close_person(viewer.meeting_id, participant_id, goodbye)
     return JSONResponse(result)
 
 

@@ -352,6 +352,28 @@ def test_the_organizer_ends_a_participants_sessions(organizer, allowed, meeting)
     assert after.status_code == 401
 
 
+def test_ending_sessions_logs_the_open_tablet_out_and_frees_its_connection(organizer, allowed, meeting):
+    from starlette.websockets import WebSocketDisconnect
+    person = next(p for p in meeting.people.values() if p.group_name == ALLOWED_GROUP)
+    hub = allowed.app.state.hub
+    ws, _ = _join(allowed, meeting)
+    try:
+        response = organizer.post(f"/api/meetings/{meeting.id}/participants/{person.id}/end-sessions")
+        goodbye = _receive(ws)
+        with pytest.raises(WebSocketDisconnect) as closed:
+            _receive(ws)
+    finally:
+        ws.__exit__(None, None, None)
+
+    assert response.status_code == 200 and response.json()["ended"] == 1
+    assert goodbye["type"] == "error"
+    assert goodbye["message"] == "The organizer has ended your session. Please log in again with your access code."
+    assert closed.value.code == 4401
+    assert person.id not in hub.connected_ids(meeting.id)
+    assert all(c.viewer.participant_id != person.id for c in hub.connections())
+    assert allowed.get(f"/api/meetings/{meeting.id}/library").status_code == 401
+
+
 def test_a_delegate_cannot_end_sessions(allowed, meeting):
     person = next(iter(meeting.people.values()))
 
