@@ -34,8 +34,12 @@ class AuditDigest:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> AuditDigest:
-        return cls(bool(data["intact"]), int(data["events"]), str(data["last_hash"]),
-                   data.get("broken_at"))
+        return cls(
+            bool(data["intact"]),
+            int(data["events"]),
+            str(data["last_hash"]),
+            data.get("broken_at"),
+        )
 
 
 def audit_digest(session: Session, meeting_id: int) -> AuditDigest:
@@ -47,18 +51,30 @@ def audit_digest(session: Session, meeting_id: int) -> AuditDigest:
 
 def _seq_after(session: Session, meeting_id: int, count: int) -> int | None:
     """The sequence number of the event after the first ``count`` ones."""
-    stmt = (select(Event.seq).where(Event.meeting_id == meeting_id)
-            .order_by(Event.seq).offset(count).limit(1))
+    stmt = (
+        select(Event.seq)
+        .where(Event.meeting_id == meeting_id)
+        .order_by(Event.seq)
+        .offset(count)
+        .limit(1)
+    )
     return session.exec(stmt).first()
 
 
-def matches_record(session: Session, meeting_id: int, events: int, last_hash: str) -> bool:
+def matches_record(
+    session: Session, meeting_id: int, events: int, last_hash: str
+) -> bool:
     """Whether a sealed digest (N events, hash of event N) matches the record now."""
     intact, count, _last = verify_chain(session, meeting_id)
     if not intact or count < events:
         return False
     if events == 0:
         return last_hash == ""
-    stmt = (select(Event.hash).where(Event.meeting_id == meeting_id)
-            .order_by(Event.seq).offset(events - 1).limit(1))
+    stmt = (
+        select(Event.hash)
+        .where(Event.meeting_id == meeting_id)
+        .order_by(Event.seq)
+        .offset(events - 1)
+        .limit(1)
+    )
     return session.exec(stmt).first() == last_hash

@@ -39,10 +39,12 @@ FONT_DIRS = (
 )
 # family in the stylesheet -> (weight, style, file name)
 FONT_FILES = {
-    "Minutes Serif": [("normal", "normal", "NotoSerif-Regular.ttf"),
-                      ("bold", "normal", "NotoSerif-Bold.ttf"),
-                      ("normal", "italic", "NotoSerif-Italic.ttf"),
-                      ("bold", "italic", "NotoSerif-BoldItalic.ttf")],
+    "Minutes Serif": [
+        ("normal", "normal", "NotoSerif-Regular.ttf"),
+        ("bold", "normal", "NotoSerif-Bold.ttf"),
+        ("normal", "italic", "NotoSerif-Italic.ttf"),
+        ("bold", "italic", "NotoSerif-BoldItalic.ttf"),
+    ],
     "Minutes Mono": [("normal", "normal", "DejaVuSansMono.ttf")],
 }
 SIGNER_LABELS = {"secretary": "SECRETARY", "chair": "CHAIR"}
@@ -65,7 +67,8 @@ def find_font(name: str) -> Path:
     raise FontMissingError(
         f"The font file {name} is missing: run scripts/install-system-deps "
         f"(Debian packages fonts-noto-core and fonts-dejavu-core) or copy it into "
-        f"{TEMPLATE_DIR / 'fonts'}.")
+        f"{TEMPLATE_DIR / 'fonts'}."
+    )
 
 
 @lru_cache(maxsize=1)
@@ -74,8 +77,10 @@ def font_css() -> str:
     rules = []
     for family, faces in FONT_FILES.items():
         for weight, style, name in faces:
-            rules.append(f'@font-face {{ font-family: "{family}"; font-weight: {weight}; '
-                         f'font-style: {style}; src: url("{find_font(name).as_uri()}"); }}')
+            rules.append(
+                f'@font-face {{ font-family: "{family}"; font-weight: {weight}; '
+                f'font-style: {style}; src: url("{find_font(name).as_uri()}"); }}'
+            )
     return "\n".join(rules)
 
 
@@ -85,9 +90,12 @@ def font_paths() -> list[Path]:
 
 @lru_cache(maxsize=1)
 def _environment() -> Environment:
-    env = Environment(loader=FileSystemLoader(TEMPLATE_DIR),
-                      autoescape=select_autoescape(default=True),
-                      trim_blocks=True, lstrip_blocks=True)
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATE_DIR),
+        autoescape=select_autoescape(default=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     return env
 
 
@@ -103,7 +111,7 @@ def nfc(value: Any) -> Any:
 
 
 def date_line(city: str, when: datetime | None, language: str) -> str:
-    """"Tuần Giáo, ngày 16 tháng 11 năm 2020" or "Tuan Giao, 16 November 2020"."""
+    """ "Tuần Giáo, ngày 16 tháng 11 năm 2020" or "Tuan Giao, 16 November 2020"."""
     if when is None:
         return city
     if language == "vi":
@@ -113,8 +121,9 @@ def date_line(city: str, when: datetime | None, language: str) -> str:
     return f"{city}, {text}" if city else text[0].upper() + text[1:]
 
 
-def render_minutes_html(data: dict[str, Any], *, draft: bool, status_line: str,
-                        now: datetime) -> Rendered:
+def render_minutes_html(
+    data: dict[str, Any], *, draft: bool, status_line: str, now: datetime
+) -> Rendered:
     """The minutes as one self-contained HTML document."""
     data = nfc(data)
     language = data["language"]
@@ -122,7 +131,11 @@ def render_minutes_html(data: dict[str, Any], *, draft: bool, status_line: str,
     meeting = data["meeting"]
     title = f"{gettext('Minutes')}: {meeting['title']}"
     context = {
-        "m": data, "lang": language, "_": gettext, "draft": draft, "title": title,
+        "m": data,
+        "lang": language,
+        "_": gettext,
+        "draft": draft,
+        "title": title,
         "author": meeting["body"] or (data["secretary"] or {}).get("name", ""),
         "created": now.isoformat(timespec="seconds"),
         "modified": now.isoformat(timespec="seconds"),
@@ -133,15 +146,21 @@ def render_minutes_html(data: dict[str, Any], *, draft: bool, status_line: str,
         "page_sep": "/" if language == "vi" else " of ",
         "national_header": data["national_header"],
         "date_line": date_line(meeting["city"], _local_start(meeting), language),
-        "section_labels": SECTION_LABELS, "audit": data["audit"],
-        "status_line": status_line, "signers": _signers(data),
+        "section_labels": SECTION_LABELS,
+        "audit": data["audit"],
+        "status_line": status_line,
+        "signers": _signers(data),
     }
     html = _environment().get_template("minutes.html").render(context)
     return Rendered(html, title)
 
 
-SECTION_LABELS = [("summary", "Discussion"), ("decisions", "Decisions"),
-                  ("conclusions", "Conclusions"), ("tasks", "Assigned tasks")]
+SECTION_LABELS = [
+    ("summary", "Discussion"),
+    ("decisions", "Decisions"),
+    ("conclusions", "Conclusions"),
+    ("tasks", "Assigned tasks"),
+]
 
 
 def _local_start(meeting: dict[str, Any]) -> datetime | None:
@@ -165,5 +184,7 @@ def write_pdf(html: str, *, variant: str | None = PDF_VARIANT) -> bytes:
     with warnings.catch_warnings():
         # WeasyPrint 70 opens its sRGB profile for PDF/A and never closes the file
         # (it has been read in full by then); nothing leaks but a file handle.
-        warnings.filterwarnings("ignore", "unclosed file.*sRGB2014.icc", ResourceWarning)
+        warnings.filterwarnings(
+            "ignore", "unclosed file.*sRGB2014.icc", ResourceWarning
+        )
         return document.write_pdf(pdf_variant=variant)

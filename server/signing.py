@@ -65,8 +65,10 @@ from server.models import MinutesSignature, MinutesVersion, utcnow
 log = logging.getLogger(__name__)
 
 MAX_VERIFY_BYTES = 50 * 1024 * 1024
-ROLE_TITLES = {"secretary": {"vi": "Thư ký", "en": "Secretary"},
-               "chair": {"vi": "Chủ tọa", "en": "Chair"}}
+ROLE_TITLES = {
+    "secretary": {"vi": "Thư ký", "en": "Secretary"},
+    "chair": {"vi": "Chủ tọa", "en": "Chair"},
+}
 
 
 class _QuietPathErrors(logging.Filter):
@@ -83,16 +85,29 @@ logging.getLogger("pyhanko.sign.validation.generic_cms").addFilter(_QuietPathErr
 # -- signing ---------------------------------------------------------------------
 
 
-def sign_pdf(data: bytes, key: SignerKey, *, field_name: str, reason: str = "",
-             location: str = "", timestamper: TimeStamper | None = None) -> bytes:
+def sign_pdf(
+    data: bytes,
+    key: SignerKey,
+    *,
+    field_name: str,
+    reason: str = "",
+    location: str = "",
+    timestamper: TimeStamper | None = None,
+) -> bytes:
     """``data`` with one more PAdES signature, appended as an incremental update."""
     meta = signers.PdfSignatureMetadata(
-        field_name=field_name, subfilter=SigSeedSubFilter.PADES, md_algorithm="sha256",
-        reason=reason or None, location=location or None, name=key.common_name)
+        field_name=field_name,
+        subfilter=SigSeedSubFilter.PADES,
+        md_algorithm="sha256",
+        reason=reason or None,
+        location=location or None,
+        name=key.common_name,
+    )
     writer = IncrementalPdfFileWriter(io.BytesIO(data), strict=False)
     output = io.BytesIO()
     signers.PdfSigner(meta, signer=key.signer, timestamper=timestamper).sign_pdf(
-        writer, output=output)
+        writer, output=output
+    )
     signed = output.getvalue()
     if not signed.startswith(data):
         raise RuntimeError("expected the signature as an incremental update of the PDF")
@@ -112,7 +127,9 @@ class SigningPlan:
 
 def ensure_signer_role(viewer: Viewer) -> str:
     if viewer.role not in SIGN_ROLES or viewer.participant_id is None:
-        raise NotAllowedError("Only the secretary and the chair of this meeting may sign its minutes.")
+        raise NotAllowedError(
+            "Only the secretary and the chair of this meeting may sign its minutes."
+        )
     return viewer.role
 
 
@@ -123,26 +140,49 @@ def plan_signature(session: Session, viewer: Viewer) -> SigningPlan:
     version = _signable_version(session, viewer.meeting_id)
     done = [s.role for s in list_signatures(session, version.id)]
     if role in done:
-        raise ConflictError("You have already signed version {number} of the minutes.", number=version.number)
+        raise ConflictError(
+            "You have already signed version {number} of the minutes.",
+            number=version.number,
+        )
     waiting = [r for r in sign_order(meeting) if r not in done]
     if waiting[0] != role:
-        raise ConflictError("The {first} signs first: you can sign once the {first} has signed version {number}.", first=waiting[0], number=version.number)
-    return SigningPlan(version.id, version.number, version.current_sha256, role,
-                       f"Signature-{role}-v{version.number}", meeting.place,
-                       meeting.language)
+        raise ConflictError(
+            "The {first} signs first: you can sign once the {first} has signed version {number}.",
+            first=waiting[0],
+            number=version.number,
+        )
+    return SigningPlan(
+        version.id,
+        version.number,
+        version.current_sha256,
+        role,
+        f"Signature-{role}-v{version.number}",
+        meeting.place,
+        meeting.language,
+    )
 
 
 def _signable_version(session: Session, meeting_id: int) -> MinutesVersion:
     version = latest_version(session, meeting_id)
     if version is None:
-        raise ConflictError("The minutes are still a draft. Finalize them before signing.")
+        raise ConflictError(
+            "The minutes are still a draft. Finalize them before signing."
+        )
     if content_hash(collect_minutes(session, meeting_id)) != version.content_hash:
-        raise ConflictError("The minutes changed after version {number} was finalized, so that version can no longer be signed. Finalize them again and sign the new version.", number=version.number)
+        raise ConflictError(
+            "The minutes changed after version {number} was finalized, so that version can no longer be signed. Finalize them again and sign the new version.",
+            number=version.number,
+        )
     return version
 
 
-def choose_key(keys_directory: Path, viewer: Viewer, key_file: bytes | None,
-               password: str, language: str) -> SignerKey:
+def choose_key(
+    keys_directory: Path,
+    viewer: Viewer,
+    key_file: bytes | None,
+    password: str,
+    language: str,
+) -> SignerKey:
     """The signer's own key file, or a certificate from the organization CA."""
     if key_file:
         key = load_key_file(key_file, password)
@@ -153,31 +193,59 @@ def choose_key(keys_directory: Path, viewer: Viewer, key_file: bytes | None,
     return key
 
 
-def sign_minutes(store: Store, files: MinutesFiles, keys_directory: Path, viewer: Viewer,
-                 key_file: bytes | None = None, password: str = "") -> dict[str, Any]:
+def sign_minutes(
+    store: Store,
+    files: MinutesFiles,
+    keys_directory: Path,
+    viewer: Viewer,
+    key_file: bytes | None = None,
+    password: str = "",
+) -> dict[str, Any]:
     """Add the viewer's signature to the latest finalized version of the minutes."""
     plan = store.read_sync(plan_signature, viewer)
     key = choose_key(keys_directory, viewer, key_file, password, plan.language)
     title = ROLE_TITLES[plan.role].get(plan.language, ROLE_TITLES[plan.role]["en"])
     timestamper = local_timestamper(keys_directory)
-    signed = sign_pdf(files.get(plan.sha256), key, field_name=plan.field_name,
-                      reason=f"{title}: {viewer.name}", location=plan.location,
-                      timestamper=timestamper)
+    signed = sign_pdf(
+        files.get(plan.sha256),
+        key,
+        field_name=plan.field_name,
+        reason=f"{title}: {viewer.name}",
+        location=plan.location,
+        timestamper=timestamper,
+    )
     sha256 = files.put(signed)
-    return store.write_sync(record_signature, viewer, plan, sha256, key,
-                            timestamper is not None)
+    return store.write_sync(
+        record_signature, viewer, plan, sha256, key, timestamper is not None
+    )
 
 
-def record_signature(session: Session, viewer: Viewer, plan: SigningPlan, sha256: str,
-                     key: SignerKey, timestamped: bool) -> dict[str, Any]:
+def record_signature(
+    session: Session,
+    viewer: Viewer,
+    plan: SigningPlan,
+    sha256: str,
+    key: SignerKey,
+    timestamped: bool,
+) -> dict[str, Any]:
     version = session.get(MinutesVersion, plan.version_id)
     if version is None or version.current_sha256 != plan.sha256:
-        raise ConflictError("Someone else signed the minutes at the same moment. Reload and sign again.")
-    session.add(MinutesSignature(
-        version_id=version.id, role=plan.role, participant_id=viewer.participant_id,
-        field_name=plan.field_name, signer_subject=key.subject,
-        certificate_sha256=key.certificate_sha256, key_source=key.source,
-        timestamped=timestamped, pdf_sha256=sha256))
+        raise ConflictError(
+            "Someone else signed the minutes at the same moment. Reload and sign again."
+        )
+    session.add(
+        MinutesSignature(
+            version_id=version.id,
+            role=plan.role,
+            participant_id=viewer.participant_id,
+            field_name=plan.field_name,
+            signer_subject=key.subject,
+            certificate_sha256=key.certificate_sha256,
+            key_source=key.source,
+            timestamped=timestamped,
+            pdf_sha256=sha256,
+        )
+    )
     version.current_sha256 = sha256
     meeting = get_meeting(session, viewer.meeting_id)
     if len(list_signatures(session, version.id)) + 1 == len(sign_order(meeting)):
@@ -185,10 +253,19 @@ def record_signature(session: Session, viewer: Viewer, plan: SigningPlan, sha256
     session.add(version)
     session.flush()
     view = version_view(session, version)
-    record_event(session, viewer.meeting_id, "minutes.signed", view,
-                 actor_id=viewer.participant_id)
-    log.info("Minutes of meeting %s, version %d, signed by the %s.",
-             viewer.meeting_id, version.number, plan.role)
+    record_event(
+        session,
+        viewer.meeting_id,
+        "minutes.signed",
+        view,
+        actor_id=viewer.participant_id,
+    )
+    log.info(
+        "Minutes of meeting %s, version %d, signed by the %s.",
+        viewer.meeting_id,
+        version.number,
+        plan.role,
+    )
     return view
 
 
@@ -229,23 +306,33 @@ class VerifyReport:
         return bool(self.signatures) and all(s.ok for s in self.signatures)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"ok": self.ok, "problem": self.problem, "trusted_roots": self.trusted_roots,
-                "signatures": [{**asdict(s), "ok": s.ok} for s in self.signatures]}
+        return {
+            "ok": self.ok,
+            "problem": self.problem,
+            "trusted_roots": self.trusted_roots,
+            "signatures": [{**asdict(s), "ok": s.ok} for s in self.signatures],
+        }
 
 
 def verify_pdf(data: bytes, roots: list[x509.Certificate]) -> VerifyReport:
     """Check every signature of a PDF against ``roots``."""
     report = VerifyReport(trusted_roots=[r.subject.rfc4514_string() for r in roots])
     if len(data) > MAX_VERIFY_BYTES:
-        raise InvalidInputError("The file is larger than 50 MB; Plenary checks PDF files up to 50 MB.")
+        raise InvalidInputError(
+            "The file is larger than 50 MB; Plenary checks PDF files up to 50 MB."
+        )
     if not data.lstrip()[:5] == b"%PDF-":
-        raise InvalidInputError("This file is not a PDF. Choose the signed PDF file of the minutes.")
+        raise InvalidInputError(
+            "This file is not a PDF. Choose the signed PDF file of the minutes."
+        )
     try:
         reader = PdfFileReader(io.BytesIO(data), strict=False)
         embedded = list(reader.embedded_signatures)
     except Exception as exc:  # pyHanko raises many kinds on a damaged file
         log.warning("A PDF could not be read for verification: %s", exc)
-        raise InvalidInputError("This PDF is damaged and cannot be read, so its signatures cannot be checked.") from None
+        raise InvalidInputError(
+            "This PDF is damaged and cannot be read, so its signatures cannot be checked."
+        ) from None
     if not embedded:
         report.problem = "This PDF has no digital signature."
     trust = [_to_asn1(r) for r in roots]
@@ -259,8 +346,9 @@ def _to_asn1(cert: x509.Certificate) -> asn1_x509.Certificate:
 
 
 def _check(sig: Any, trust: list[asn1_x509.Certificate]) -> SignatureReport:
-    context = ValidationContext(trust_roots=trust, allow_fetching=False,
-                                revocation_mode="soft-fail")
+    context = ValidationContext(
+        trust_roots=trust, allow_fetching=False, revocation_mode="soft-fail"
+    )
     try:
         status = validate_pdf_signature(sig, context)
     except Exception as exc:  # a signature pyHanko cannot even parse
@@ -274,16 +362,22 @@ def _report(sig: Any, status: PdfSignatureStatus) -> SignatureReport:
     changed, change = _change(status)
     stamp = status.timestamp_validity
     return SignatureReport(
-        field=sig.field_name, signer=str(cert.subject.native.get("common_name", "")),
-        subject=cert.subject.human_friendly, issuer=cert.issuer.human_friendly,
+        field=sig.field_name,
+        signer=str(cert.subject.native.get("common_name", "")),
+        subject=cert.subject.human_friendly,
+        issuer=cert.issuer.human_friendly,
         signed_at=_iso(status.signer_reported_dt),
         timestamp=_iso(stamp.timestamp) if stamp is not None else None,
         intact=bool(status.intact and status.valid),
         covers_whole_file=status.coverage == SignatureCoverageLevel.ENTIRE_FILE,
-        changed_after=changed, change=change, trusted=status.trusted,
-        trust=_trust(status), certificate_valid_from=_iso(cert.not_valid_before) or "",
+        changed_after=changed,
+        change=change,
+        trusted=status.trusted,
+        trust=_trust(status),
+        certificate_valid_from=_iso(cert.not_valid_before) or "",
         certificate_valid_to=_iso(cert.not_valid_after) or "",
-        not_for_production="NOT FOR PRODUCTION" in cert.subject.human_friendly)
+        not_for_production="NOT FOR PRODUCTION" in cert.subject.human_friendly,
+    )
 
 
 def _change(status: PdfSignatureStatus) -> tuple[bool, str]:
@@ -291,7 +385,10 @@ def _change(status: PdfSignatureStatus) -> tuple[bool, str]:
     from pyhanko.sign.diff_analysis import ModificationLevel
 
     if not (status.intact and status.valid):
-        return True, "The document was changed after this signature: the signed bytes no longer match it."
+        return (
+            True,
+            "The document was changed after this signature: the signed bytes no longer match it.",
+        )
     if status.coverage == SignatureCoverageLevel.ENTIRE_FILE:
         return False, "Nothing was changed after this signature."
     if status.coverage != SignatureCoverageLevel.ENTIRE_REVISION:
@@ -303,7 +400,10 @@ def _change(status: PdfSignatureStatus) -> tuple[bool, str]:
         return False, "Only further signatures were added after this signature."
     if level == ModificationLevel.ANNOTATIONS:
         return True, "Comments or annotations were added after this signature."
-    return True, "The document was changed after this signature, in a later update of the file."
+    return (
+        True,
+        "The document was changed after this signature, in a later update of the file.",
+    )
 
 
 def _trust(status: PdfSignatureStatus) -> str:
@@ -316,17 +416,32 @@ def _trust(status: PdfSignatureStatus) -> str:
     if name == "EXPIRED" or "EXPIRED" in name:
         return "The certificate had expired, or its chain could not be checked at the time of validation."
     if name == "NO_CERTIFICATE_CHAIN_FOUND" or status.validation_path is None:
-        return "The certificate does not chain to a root this server trusts (issuer: " + status.signing_cert.issuer.human_friendly + ")."
+        return (
+            "The certificate does not chain to a root this server trusts (issuer: "
+            + status.signing_cert.issuer.human_friendly
+            + ")."
+        )
     return f"The certificate is not trusted ({name or 'unknown reason'})."
 
 
 def _broken(sig: Any, reason: str) -> SignatureReport:
     return SignatureReport(
-        field=getattr(sig, "field_name", ""), signer="", subject="", issuer="",
-        signed_at=None, timestamp=None, intact=False, covers_whole_file=False,
-        changed_after=True, change=f"The signature cannot be checked: {reason}",
-        trusted=False, trust="Unknown.", certificate_valid_from="",
-        certificate_valid_to="", not_for_production=False)
+        field=getattr(sig, "field_name", ""),
+        signer="",
+        subject="",
+        issuer="",
+        signed_at=None,
+        timestamp=None,
+        intact=False,
+        covers_whole_file=False,
+        changed_after=True,
+        change=f"The signature cannot be checked: {reason}",
+        trusted=False,
+        trust="Unknown.",
+        certificate_valid_from="",
+        certificate_valid_to="",
+        not_for_production=False,
+    )
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -37,7 +37,14 @@ KEY_PASSWORD = "mật-khẩu thử"
 ORGANIZATION = "Văn phòng HĐND&UBND huyện Tuần Giáo"
 _ids = itertools.count(1)
 
-__all__ = ["KEY_PASSWORD", "PDF_DATA", "MinutesRoom", "minutes_room", "pdf_text", "trial_keys"]
+__all__ = [
+    "KEY_PASSWORD",
+    "PDF_DATA",
+    "MinutesRoom",
+    "minutes_room",
+    "pdf_text",
+    "trial_keys",
+]
 
 
 def new_id() -> str:
@@ -64,10 +71,22 @@ class MinutesRoom:
     def items(self) -> list[AgendaItem]:
         return self.read(list_items, self.meeting_id)
 
-    def write(self, item: AgendaItem, kind: str, text: str, base: int = 0,
-              role: str = "secretary") -> dict:
-        return self.run(self.one(role), "minutes.save", item_id=item.id, kind=kind,
-                        text=text, base_revision=base)
+    def write(
+        self,
+        item: AgendaItem,
+        kind: str,
+        text: str,
+        base: int = 0,
+        role: str = "secretary",
+    ) -> dict:
+        return self.run(
+            self.one(role),
+            "minutes.save",
+            item_id=item.id,
+            kind=kind,
+            text=text,
+            base_revision=base,
+        )
 
     def key_file(self, role: str) -> bytes:
         return (self.keys / "signers" / f"{role}.p12").read_bytes()
@@ -87,9 +106,18 @@ def minutes_room(tmp_path: Path, trial_keys: KeysCreated) -> Iterator[MinutesRoo
     result = import_agenda_file(store, tmp_path / "documents", VN_AGENDA)
     keys = tmp_path / "keys"
     shutil.copytree(trial_keys.directory, keys)
-    room = MinutesRoom(store, result.meeting_id, MinutesFiles(tmp_path / "minutes"), keys)
-    people = store.read_sync(lambda s: list(s.exec(select(Participant).where(
-        Participant.meeting_id == result.meeting_id).order_by(Participant.sort_order))))
+    room = MinutesRoom(
+        store, result.meeting_id, MinutesFiles(tmp_path / "minutes"), keys
+    )
+    people = store.read_sync(
+        lambda s: list(
+            s.exec(
+                select(Participant)
+                .where(Participant.meeting_id == result.meeting_id)
+                .order_by(Participant.sort_order)
+            )
+        )
+    )
     for person in people:
         room.by_role.setdefault(person.role, []).append(viewer_for(person))
     try:
@@ -106,6 +134,7 @@ def pdf_text(pdf: bytes | Path, tmp_path: Path | None = None) -> str:
         path.write_bytes(pdf)
     else:
         path = pdf
-    out = subprocess.run(["pdftotext", "-enc", "UTF-8", str(path), "-"],
-                         capture_output=True, check=True).stdout.decode("utf-8")
+    out = subprocess.run(
+        ["pdftotext", "-enc", "UTF-8", str(path), "-"], capture_output=True, check=True
+    ).stdout.decode("utf-8")
     return " ".join(unicodedata.normalize("NFC", out).split())

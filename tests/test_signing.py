@@ -45,8 +45,14 @@ def finalize(room) -> dict:
 def sign_both(room) -> bytes:
     """Version 1 signed by the secretary (key file), then the chair (organization CA)."""
     finalize(room)
-    sign_minutes(room.store, room.files, room.keys, room.one("secretary"),
-                 room.key_file("secretary"), KEY_PASSWORD)
+    sign_minutes(
+        room.store,
+        room.files,
+        room.keys,
+        room.one("secretary"),
+        room.key_file("secretary"),
+        KEY_PASSWORD,
+    )
     version = sign_minutes(room.store, room.files, room.keys, room.one("chair"))
     return room.files.get(version["sha256"])
 
@@ -58,16 +64,35 @@ def pdfsig(pdf: bytes, tmp_path: Path, ca_pem: Path | None = None) -> str:
     if ca_pem is not None and shutil.which("certutil"):
         nss = tmp_path / "nss"
         nss.mkdir(exist_ok=True)
-        subprocess.run(["certutil", "-N", "-d", f"sql:{nss}", "--empty-password"], check=True,
-                       capture_output=True)
-        subprocess.run(["certutil", "-A", "-d", f"sql:{nss}", "-n", "trial-ca", "-t", "CT,C,C",
-                        "-i", str(ca_pem)], check=True, capture_output=True)
+        subprocess.run(
+            ["certutil", "-N", "-d", f"sql:{nss}", "--empty-password"],
+            check=True,
+            capture_output=True,
+        )
+        subprocess.run(
+            [
+                "certutil",
+                "-A",
+                "-d",
+                f"sql:{nss}",
+                "-n",
+                "trial-ca",
+                "-t",
+                "CT,C,C",
+                "-i",
+                str(ca_pem),
+            ],
+            check=True,
+            capture_output=True,
+        )
         command += ["-nssdir", f"sql:{nss}"]
     result = subprocess.run([*command, str(path)], capture_output=True, text=True)
     return result.stdout + result.stderr
 
 
-def test_secretary_then_chair_sign_and_both_signatures_validate_with_pyhanko(minutes_room):
+def test_secretary_then_chair_sign_and_both_signatures_validate_with_pyhanko(
+    minutes_room,
+):
     pdf = sign_both(minutes_room)
 
     report = verify_pdf(pdf, trust_roots(minutes_room.keys))
@@ -78,9 +103,14 @@ def test_secretary_then_chair_sign_and_both_signatures_validate_with_pyhanko(min
     assert second.signer == "Trần Bình Trọng (NOT FOR PRODUCTION)"
     assert first.intact and not first.changed_after
     assert first.change == "Only further signatures were added after this signature."
-    assert second.covers_whole_file and second.change == "Nothing was changed after this signature."
+    assert (
+        second.covers_whole_file
+        and second.change == "Nothing was changed after this signature."
+    )
     assert first.trusted and second.trusted and first.not_for_production
-    assert first.timestamp is not None  # PAdES B-T: the local timestamp authority stamped it
+    assert (
+        first.timestamp is not None
+    )  # PAdES B-T: the local timestamp authority stamped it
 
 
 def test_both_signatures_validate_with_pdfsig_too(minutes_room, tmp_path):
@@ -99,7 +129,7 @@ def test_both_signatures_validate_with_pdfsig_too(minutes_room, tmp_path):
 def _flip_a_signed_byte(pdf: bytes) -> bytes:
     """Change one letter of the creator named in the first revision: Plenary -> Plenarz."""
     at = pdf.index(b"/Creator (Plenary)") + len(b"/Creator (Plenar")
-    return pdf[:at] + b"z" + pdf[at + 1:]
+    return pdf[:at] + b"z" + pdf[at + 1 :]
 
 
 def test_a_byte_changed_after_signing_fails_pyhanko_and_pdfsig(minutes_room, tmp_path):
@@ -111,9 +141,16 @@ def test_a_byte_changed_after_signing_fails_pyhanko_and_pdfsig(minutes_room, tmp
     assert not report.ok
     for signature in report.signatures:
         assert not signature.intact and signature.changed_after
-        assert signature.change == "The document was changed after this signature: the signed bytes no longer match it."
+        assert (
+            signature.change
+            == "The document was changed after this signature: the signed bytes no longer match it."
+        )
     assert "Signature is Valid." not in out
-    assert out.count("Signature Validation: Digest Mismatch.") + out.count("Signature is Invalid") == 2
+    assert (
+        out.count("Signature Validation: Digest Mismatch.")
+        + out.count("Signature is Invalid")
+        == 2
+    )
 
 
 def test_an_update_appended_after_the_last_signature_is_named(minutes_room):
@@ -129,25 +166,39 @@ def test_an_update_appended_after_the_last_signature_is_named(minutes_room):
     assert not report.ok
     last = report.signatures[-1]
     assert last.intact and last.changed_after
-    assert last.change == "The document was changed after this signature, in a later update of the file."
+    assert (
+        last.change
+        == "The document was changed after this signature, in a later update of the file."
+    )
 
 
 def test_a_wrong_key_file_password_is_refused(minutes_room):
     finalize(minutes_room)
 
     with pytest.raises(InvalidInputError) as caught:
-        sign_minutes(minutes_room.store, minutes_room.files, minutes_room.keys,
-                     minutes_room.one("secretary"), minutes_room.key_file("secretary"), "sai")
+        sign_minutes(
+            minutes_room.store,
+            minutes_room.files,
+            minutes_room.keys,
+            minutes_room.one("secretary"),
+            minutes_room.key_file("secretary"),
+            "sai",
+        )
 
-    assert caught.value.message == "The password does not open this key file, or it is not a PKCS#12 file (.p12 or .pfx). Check the password and the file, then try again."
+    assert (
+        caught.value.message
+        == "The password does not open this key file, or it is not a PKCS#12 file (.p12 or .pfx). Check the password and the file, then try again."
+    )
 
 
 def _key_file_from_ca(directory: Path, start: datetime, days: int) -> bytes:
     raw = (directory / "ca.p12").read_bytes()
     ca_key, ca_cert, _ = pkcs12.load_key_and_certificates(
-        raw, (directory / "ca.password").read_bytes().strip())
-    key, cert = issue_certificate(ca_key, ca_cert, "Thư ký Hết Hạn", trial=True,
-                                  not_before=start, days=days)
+        raw, (directory / "ca.password").read_bytes().strip()
+    )
+    key, cert = issue_certificate(
+        ca_key, ca_cert, "Thư ký Hết Hạn", trial=True, not_before=start, days=days
+    )
     return pkcs12_bytes(key, cert, ca_cert, "pw")
 
 
@@ -157,7 +208,10 @@ def test_an_expired_certificate_is_refused(minutes_room):
     with pytest.raises(InvalidInputError) as caught:
         load_key_file(data, "pw")
 
-    assert caught.value.message == "The certificate of Thư ký Hết Hạn (NOT FOR PRODUCTION) expired on 2020-12-31. Ask your certificate authority for a new one."
+    assert (
+        caught.value.message
+        == "The certificate of Thư ký Hết Hạn (NOT FOR PRODUCTION) expired on 2020-12-31. Ask your certificate authority for a new one."
+    )
 
 
 def test_a_certificate_not_valid_yet_is_refused(minutes_room):
@@ -167,7 +221,10 @@ def test_a_certificate_not_valid_yet_is_refused(minutes_room):
     with pytest.raises(InvalidInputError) as caught:
         load_key_file(data, "pw")
 
-    assert caught.value.message == f"The certificate of Thư ký Hết Hạn (NOT FOR PRODUCTION) is not valid yet: it starts on {start.date().isoformat()}. Use a certificate that is valid today."
+    assert (
+        caught.value.message
+        == f"The certificate of Thư ký Hết Hạn (NOT FOR PRODUCTION) is not valid yet: it starts on {start.date().isoformat()}. Use a certificate that is valid today."
+    )
 
 
 @pytest.fixture(scope="module")
@@ -178,31 +235,55 @@ def foreign_key_file() -> bytes:
     return pkcs12_bytes(key, cert, ca_cert, "pw")
 
 
-def test_a_certificate_from_an_untrusted_root_is_refused_for_signing(minutes_room, foreign_key_file):
+def test_a_certificate_from_an_untrusted_root_is_refused_for_signing(
+    minutes_room, foreign_key_file
+):
     finalize(minutes_room)
 
     with pytest.raises(NotAllowedError) as caught:
-        sign_minutes(minutes_room.store, minutes_room.files, minutes_room.keys,
-                     minutes_room.one("secretary"), foreign_key_file, "pw")
+        sign_minutes(
+            minutes_room.store,
+            minutes_room.files,
+            minutes_room.keys,
+            minutes_room.one("secretary"),
+            foreign_key_file,
+            "pw",
+        )
 
-    assert caught.value.message.startswith("The certificate of Người ký lạ (NOT FOR PRODUCTION) was issued by CN=CA Tổ chức lạ (NOT FOR PRODUCTION)")
-    assert caught.value.message.endswith("an authority this server does not trust. Use a key from your organization's certificate authority, or ask the organizer to add that authority.")
+    assert caught.value.message.startswith(
+        "The certificate of Người ký lạ (NOT FOR PRODUCTION) was issued by CN=CA Tổ chức lạ (NOT FOR PRODUCTION)"
+    )
+    assert caught.value.message.endswith(
+        "an authority this server does not trust. Use a key from your organization's certificate authority, or ask the organizer to add that authority."
+    )
 
 
-def test_a_signature_from_an_untrusted_root_is_reported_intact_but_not_trusted(tmp_path, foreign_key_file, minutes_room):
+def test_a_signature_from_an_untrusted_root_is_reported_intact_but_not_trusted(
+    tmp_path, foreign_key_file, minutes_room
+):
     from server.signing import sign_pdf
 
     finalize(minutes_room)
-    version = minutes_room.read(lambda s: s.exec(__import__("sqlmodel").select(
-        __import__("server.models", fromlist=["MinutesVersion"]).MinutesVersion)).first())
-    pdf = sign_pdf(minutes_room.files.get(version.final_sha256), load_key_file(foreign_key_file, "pw"),
-                   field_name="Foreign")
+    version = minutes_room.read(
+        lambda s: s.exec(
+            __import__("sqlmodel").select(
+                __import__("server.models", fromlist=["MinutesVersion"]).MinutesVersion
+            )
+        ).first()
+    )
+    pdf = sign_pdf(
+        minutes_room.files.get(version.final_sha256),
+        load_key_file(foreign_key_file, "pw"),
+        field_name="Foreign",
+    )
 
     report = verify_pdf(pdf, trust_roots(minutes_room.keys))
 
     (signature,) = report.signatures
     assert signature.intact and not signature.changed_after and not signature.trusted
-    assert signature.trust.startswith("The certificate does not chain to a root this server trusts (issuer: Common Name: CA Tổ chức lạ")
+    assert signature.trust.startswith(
+        "The certificate does not chain to a root this server trusts (issuer: Common Name: CA Tổ chức lạ"
+    )
 
 
 @pytest.mark.parametrize("role", ["delegate", "guest", "organizer"])
@@ -210,18 +291,32 @@ def test_only_the_secretary_and_the_chair_may_sign(minutes_room, role):
     finalize(minutes_room)
 
     with pytest.raises(NotAllowedError) as caught:
-        sign_minutes(minutes_room.store, minutes_room.files, minutes_room.keys,
-                     minutes_room.one(role))
+        sign_minutes(
+            minutes_room.store,
+            minutes_room.files,
+            minutes_room.keys,
+            minutes_room.one(role),
+        )
 
-    assert caught.value.message == "Only the secretary and the chair of this meeting may sign its minutes."
+    assert (
+        caught.value.message
+        == "Only the secretary and the chair of this meeting may sign its minutes."
+    )
 
 
 def test_signing_a_draft_is_refused(minutes_room):
     with pytest.raises(ConflictError) as caught:
-        sign_minutes(minutes_room.store, minutes_room.files, minutes_room.keys,
-                     minutes_room.one("secretary"))
+        sign_minutes(
+            minutes_room.store,
+            minutes_room.files,
+            minutes_room.keys,
+            minutes_room.one("secretary"),
+        )
 
-    assert caught.value.message == "The minutes are still a draft. Finalize them before signing."
+    assert (
+        caught.value.message
+        == "The minutes are still a draft. Finalize them before signing."
+    )
 
 
 def test_signing_minutes_that_changed_after_finalizing_is_refused(minutes_room):
@@ -229,19 +324,34 @@ def test_signing_minutes_that_changed_after_finalizing_is_refused(minutes_room):
     minutes_room.write(minutes_room.items()[1], "decisions", "Sửa sau khi chốt.")
 
     with pytest.raises(ConflictError) as caught:
-        sign_minutes(minutes_room.store, minutes_room.files, minutes_room.keys,
-                     minutes_room.one("secretary"))
+        sign_minutes(
+            minutes_room.store,
+            minutes_room.files,
+            minutes_room.keys,
+            minutes_room.one("secretary"),
+        )
 
-    assert caught.value.message == "The minutes changed after version 1 was finalized, so that version can no longer be signed. Finalize them again and sign the new version."
+    assert (
+        caught.value.message
+        == "The minutes changed after version 1 was finalized, so that version can no longer be signed. Finalize them again and sign the new version."
+    )
 
 
 def test_the_chair_cannot_sign_before_the_secretary(minutes_room):
     finalize(minutes_room)
 
     with pytest.raises(ConflictError) as caught:
-        sign_minutes(minutes_room.store, minutes_room.files, minutes_room.keys, minutes_room.one("chair"))
+        sign_minutes(
+            minutes_room.store,
+            minutes_room.files,
+            minutes_room.keys,
+            minutes_room.one("chair"),
+        )
 
-    assert caught.value.message == "The secretary signs first: you can sign once the secretary has signed version 1."
+    assert (
+        caught.value.message
+        == "The secretary signs first: you can sign once the secretary has signed version 1."
+    )
 
 
 def test_the_meeting_may_have_the_chair_sign_first(minutes_room):
@@ -249,12 +359,22 @@ def test_the_meeting_may_have_the_chair_sign_first(minutes_room):
         meeting = session.get(Meeting, minutes_room.meeting_id)
         meeting.settings_json = '{"minutes_sign_order": ["chair", "secretary"]}'
         session.add(meeting)
+
     minutes_room.store.write_sync(chair_first)
     finalize(minutes_room)
 
-    sign_minutes(minutes_room.store, minutes_room.files, minutes_room.keys, minutes_room.one("chair"))
-    version = sign_minutes(minutes_room.store, minutes_room.files, minutes_room.keys,
-                           minutes_room.one("secretary"))
+    sign_minutes(
+        minutes_room.store,
+        minutes_room.files,
+        minutes_room.keys,
+        minutes_room.one("chair"),
+    )
+    version = sign_minutes(
+        minutes_room.store,
+        minutes_room.files,
+        minutes_room.keys,
+        minutes_room.one("secretary"),
+    )
 
     assert [s["role"] for s in version["signatures"]] == ["chair", "secretary"]
     assert version["signed"] is True
@@ -266,17 +386,27 @@ def test_nobody_signs_the_same_version_twice(minutes_room):
     sign_minutes(minutes_room.store, minutes_room.files, minutes_room.keys, secretary)
 
     with pytest.raises(ConflictError) as caught:
-        sign_minutes(minutes_room.store, minutes_room.files, minutes_room.keys, secretary)
+        sign_minutes(
+            minutes_room.store, minutes_room.files, minutes_room.keys, secretary
+        )
 
     assert caught.value.message == "You have already signed version 1 of the minutes."
 
 
 def test_each_signature_keeps_the_bytes_signed_before_it(minutes_room):
     final = finalize(minutes_room)
-    first = sign_minutes(minutes_room.store, minutes_room.files, minutes_room.keys,
-                         minutes_room.one("secretary"))
-    second = sign_minutes(minutes_room.store, minutes_room.files, minutes_room.keys,
-                          minutes_room.one("chair"))
+    first = sign_minutes(
+        minutes_room.store,
+        minutes_room.files,
+        minutes_room.keys,
+        minutes_room.one("secretary"),
+    )
+    second = sign_minutes(
+        minutes_room.store,
+        minutes_room.files,
+        minutes_room.keys,
+        minutes_room.one("chair"),
+    )
 
     unsigned = minutes_room.files.get(final["final_sha256"])
     once = minutes_room.files.get(first["sha256"])
@@ -289,9 +419,17 @@ def test_without_an_organization_ca_a_signer_needs_a_key_file(minutes_room):
     finalize(minutes_room)
 
     with pytest.raises(InvalidInputError) as caught:
-        sign_minutes(minutes_room.store, minutes_room.files, minutes_room.keys, minutes_room.one("secretary"))
+        sign_minutes(
+            minutes_room.store,
+            minutes_room.files,
+            minutes_room.keys,
+            minutes_room.one("secretary"),
+        )
 
-    assert caught.value.message == "This server has no organization certificate authority. Sign with your own key file (.p12 or .pfx) and its password, or ask the organizer to set one up."
+    assert (
+        caught.value.message
+        == "This server has no organization certificate authority. Sign with your own key file (.p12 or .pfx) and its password, or ask the organizer to set one up."
+    )
 
 
 def test_keys_init_labels_every_certificate_not_for_production(tmp_path):
@@ -299,7 +437,11 @@ def test_keys_init_labels_every_certificate_not_for_production(tmp_path):
 
     subjects = []
     for path in [made.timestamp_authority, *made.signers.values()]:
-        password = b"pw" if "signers" in str(path) else (made.directory / "ca.password").read_bytes()
+        password = (
+            b"pw"
+            if "signers" in str(path)
+            else (made.directory / "ca.password").read_bytes()
+        )
         _key, cert, _ = pkcs12.load_key_and_certificates(path.read_bytes(), password)
         subjects.append(cert.subject.rfc4514_string())
     ca = made.ca_certificate.read_bytes()
@@ -344,7 +486,10 @@ def test_the_signed_decree_47_names_the_government_as_signer():
 
 
 def test_pdfsig_agrees_on_the_real_documents(tmp_path):
-    out = pdfsig((PDF_DATA / "vn-giay-moi-06-GM-HDND-tuan-giao-2020-signed.pdf").read_bytes(), tmp_path)
+    out = pdfsig(
+        (PDF_DATA / "vn-giay-moi-06-GM-HDND-tuan-giao-2020-signed.pdf").read_bytes(),
+        tmp_path,
+    )
 
     assert out.count("Signature Validation: Signature is Valid.") == 4
     assert "Hội đồng nhân dân Huyện Tuần Giáo" in out
@@ -355,7 +500,10 @@ def test_a_scanned_pdf_without_signatures_says_so():
 
     report = verify_pdf(pdf, [])
 
-    assert report.signatures == [] and report.problem == "This PDF has no digital signature."
+    assert (
+        report.signatures == []
+        and report.problem == "This PDF has no digital signature."
+    )
     assert not report.ok
 
 
@@ -363,4 +511,7 @@ def test_a_file_that_is_not_a_pdf_is_refused():
     with pytest.raises(InvalidInputError) as caught:
         verify_pdf(b"hello, not a pdf", [])
 
-    assert caught.value.message == "This file is not a PDF. Choose the signed PDF file of the minutes."
+    assert (
+        caught.value.message
+        == "This file is not a PDF. Choose the signed PDF file of the minutes."
+    )

@@ -143,6 +143,8 @@
     return panel;
   }
 
+  // The page's Content Security Policy refuses style attributes; the CSSOM is fine.
+  function css(node, text) { node.style.cssText = text; return node; }
   function part(name) { return panel.querySelector(`[data-minutes="${name}"]`); }
   function replaceWith(box, ...children) {
     box.replaceChildren(...children.filter((c) => c !== null && c !== undefined && c !== false));
@@ -169,14 +171,14 @@
       const known = serverSection(item.id, kind);
       const text = local[key] ? local[key].text : (known ? known.text : "");
       const area = el("textarea", {"data-section": kind, "data-item": item.id, rows: kind === "summary" ? 6 : 3,
-                                   style: "display:block;width:100%;box-sizing:border-box;font:inherit",
                                    maxlength: (state.minutes && state.minutes.max_chars) || 20000,
                                    oninput: (ev) => { remember(item.id, kind, ev.target.value); scheduleSave(item.id, kind); }});
       area.value = text;
-      return el("div", {class: "minutes-section", style: "margin:0.75rem 0"},
-        el("label", {style: "display:block;font-weight:600"}, t(label), area),
+      css(area, "display:block;width:100%;box-sizing:border-box;font:inherit;font-weight:normal");
+      return css(el("div", {class: "minutes-section"},
+        css(el("label", {}, t(label), area), "display:block;font-weight:600"),
         el("small", {class: "save-state", "data-state-for": key}),
-        renderConflicts(item.id, kind));
+        renderConflicts(item.id, kind)), "margin:0.75rem 0");
     });
     const focused = document.activeElement;
     const focusKey = focused && focused.dataset && focused.dataset.section
@@ -248,9 +250,9 @@
       el("button", {class: "primary", onclick: finalize, "data-minutes-action": "finalize"}, t("Finalize")),
     ];
     const signForm = (page === "secretary" || page === "chair") ? el("form", {class: "sign-form", onsubmit: signSubmit},
-      el("label", {style: "display:block"}, t("Key file (.p12 or .pfx), or leave empty to sign with the organization's certificate"),
-        el("input", {type: "file", name: "key_file", accept: ".p12,.pfx,application/x-pkcs12"})),
-      el("label", {style: "display:block"}, t("Password of the key file"), el("input", {type: "password", name: "password", autocomplete: "off"})),
+      css(el("label", {}, t("Key file (.p12 or .pfx), or leave empty to sign with the organization's certificate"),
+        el("input", {type: "file", name: "key_file", accept: ".p12,.pfx,application/x-pkcs12"})), "display:block"),
+      css(el("label", {}, t("Password of the key file"), el("input", {type: "password", name: "password", autocomplete: "off"})), "display:block"),
       el("button", {class: "primary", type: "submit", "data-minutes-action": "sign"}, t("Sign"))) : null;
     replaceWith(box, el("div", {class: "button-row"}, buttons), signForm,
       el("p", {class: "command-status", "data-minutes": "message", role: "status", "aria-live": "polite"}));
@@ -267,9 +269,9 @@
   function togglePreview() {
     const box = part("preview");
     if (box.firstChild) { box.replaceChildren(); return; }
-    box.replaceChildren(el("iframe", {class: "minutes-preview", title: t("Preview of the minutes"),
-                                      style: "width:100%;height:70vh;border:1px solid #ccc;background:#fff",
-                                      src: `/m/${meetingId}/minutes/preview?at=${Date.now()}`}));
+    const frame = el("iframe", {class: "minutes-preview", title: t("Preview of the minutes"),
+                                src: `/m/${meetingId}/minutes/preview?at=${Date.now()}`});
+    box.replaceChildren(css(frame, "display:block;width:100%;height:70vh;border:1px solid #ccc;background:#fff"));
   }
 
   async function post(url, body) {

@@ -37,6 +37,8 @@ from server.web._helpers import (
 )
 
 MAX_KEY_UPLOAD = 256 * 1024
+PREVIEW_POLICY = ("default-src 'none'; style-src 'unsafe-inline'; font-src 'self'; "
+                  "img-src 'self' data:; frame-ancestors 'self'")
 
 
 def _settings(request: Request):
@@ -58,8 +60,10 @@ async def status(request: Request) -> Response:
 async def preview(request: Request) -> Response:
     viewer = await _staff(request)
     html = await store_of(request).read(preview_html, viewer.meeting_id)
-    # the secretary page shows the preview in a frame of its own origin
-    return HTMLResponse(html, headers={"X-Frame-Options": "SAMEORIGIN",
+    # the secretary page shows the preview in a frame of its own origin; the
+    # document has no script, and its stylesheet is inline like the PDF's
+    return HTMLResponse(html, headers={"Content-Security-Policy": PREVIEW_POLICY,
+                                       "X-Frame-Options": "SAMEORIGIN",
                                        "Cache-Control": "no-store"})
 
 
@@ -73,7 +77,9 @@ async def draft_pdf(request: Request) -> Response:
 async def finalize(request: Request) -> Response:
     viewer = await _staff(request)
     files = minutes_files(_settings(request).data_dir)
-    version = await asyncio.to_thread(finalize_minutes, store_of(request), files, viewer)
+    version = await asyncio.to_thread(
+        finalize_minutes, store_of(request), files, viewer
+    )
     return JSONResponse(version)
 
 
@@ -84,8 +90,14 @@ async def sign(request: Request) -> Response:
         password = str(form.get("password") or "")
     settings = _settings(request)
     version = await asyncio.to_thread(
-        sign_minutes, store_of(request), minutes_files(settings.data_dir),
-        keys_dir(settings.data_dir), viewer, key_file, password)
+        sign_minutes,
+        store_of(request),
+        minutes_files(settings.data_dir),
+        keys_dir(settings.data_dir),
+        viewer,
+        key_file,
+        password,
+    )
     return JSONResponse(version)
 
 
@@ -103,15 +115,19 @@ async def download(request: Request) -> Response:
     number = request.path_params["number"]
     version = await store_of(request).read(get_version, viewer.meeting_id, number)
     if not viewer.is_staff and version.signed_at is None:
-        raise NotAllowedError("The minutes can be downloaded by everyone once the chair and the secretary have signed them.")
+        raise NotAllowedError(
+            "The minutes can be downloaded by everyone once the chair and the secretary have signed them."
+        )
     files = minutes_files(_settings(request).data_dir)
     pdf = await asyncio.to_thread(files.get, version.current_sha256)
     return _pdf_response(pdf, f"minutes-{viewer.meeting_id}-v{number}.pdf")
 
 
 def _pdf_response(pdf: bytes, filename: str) -> Response:
-    headers = {"Content-Disposition": f"inline; filename*=UTF-8''{quote(filename)}",
-               "Cache-Control": "private, no-store"}
+    headers = {
+        "Content-Disposition": f"inline; filename*=UTF-8''{quote(filename)}",
+        "Cache-Control": "private, no-store",
+    }
     return Response(pdf, media_type="application/pdf", headers=headers)
 
 
@@ -124,7 +140,9 @@ async def verify_page(request: Request) -> Response:
 
 
 async def verify_upload(request: Request) -> Response:
-    async with request.form(max_files=1, max_fields=2, max_part_size=MAX_VERIFY_BYTES) as form:
+    async with request.form(
+        max_files=1, max_fields=2, max_part_size=MAX_VERIFY_BYTES
+    ) as form:
         upload = form.get("file")
         data = await _read_upload(upload, MAX_VERIFY_BYTES)
         filename = getattr(upload, "filename", "") or ""
@@ -138,10 +156,11 @@ async def verify_upload(request: Request) -> Response:
     return render(request, "verify.html", language, report=report, filename=filename)
 
 
-
 routes = [
     Route("/api/meetings/{meeting_id:int}/minutes", status),
-    Route("/api/meetings/{meeting_id:int}/minutes/finalize", finalize, methods=["POST"]),
+    Route(
+        "/api/meetings/{meeting_id:int}/minutes/finalize", finalize, methods=["POST"]
+    ),
     Route("/api/meetings/{meeting_id:int}/minutes/sign", sign, methods=["POST"]),
     Route("/m/{meeting_id:int}/minutes/preview", preview),
     Route("/m/{meeting_id:int}/minutes/draft.pdf", draft_pdf),

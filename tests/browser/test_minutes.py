@@ -22,10 +22,14 @@ def open_secretary(browser, live_server):
 
 
 def saved(page, kind: str = "summary") -> None:
-    page.wait_for_selector(f".minutes [data-state-for$=':{kind}'][data-saved=yes]", timeout=10000)
+    page.wait_for_selector(
+        f".minutes [data-state-for$=':{kind}'][data-saved=yes]", timeout=10000
+    )
 
 
-def test_the_secretary_types_and_a_reload_keeps_the_text(browser, live_server, screenshot_dir):
+def test_the_secretary_types_and_a_reload_keeps_the_text(
+    browser, live_server, screenshot_dir
+):
     _context, page = open_secretary(browser, live_server)
 
     page.fill("textarea[data-section=summary]", TEXT)
@@ -37,14 +41,19 @@ def test_the_secretary_types_and_a_reload_keeps_the_text(browser, live_server, s
     page.screenshot(path=screenshot_dir / "minutes-secretary.png")
 
 
-def test_text_typed_offline_survives_a_reload_and_is_sent_when_back_online(browser, live_server):
+def test_text_typed_offline_survives_a_reload_and_is_sent_when_back_online(
+    browser, live_server
+):
     context, page = open_secretary(browser, live_server)
     context.set_offline(True)
     page.wait_for_selector(".conn-offline", timeout=10000)
 
     page.fill("textarea[data-section=decisions]", TEXT)
     page.wait_for_timeout(1200)  # past the autosave delay: the save cannot go out
-    assert page.get_attribute(".minutes [data-state-for$=':decisions']", "data-saved") == "no"
+    assert (
+        page.get_attribute(".minutes [data-state-for$=':decisions']", "data-saved")
+        == "no"
+    )
     stored = page.evaluate("JSON.stringify(window.PlenaryMinutes.loadLocal())")
     assert "Lê Văn Đức thống nhất" in stored
     context.set_offline(False)
@@ -58,7 +67,9 @@ def test_text_typed_offline_survives_a_reload_and_is_sent_when_back_online(brows
     other.close()
 
 
-def test_the_preview_shows_what_was_typed_and_finalizing_makes_version_1(browser, live_server, screenshot_dir):
+def test_the_preview_shows_what_was_typed_and_finalizing_makes_version_1(
+    browser, live_server, screenshot_dir
+):
     _context, page = open_secretary(browser, live_server)
     page.fill("textarea[data-section=conclusions]", TEXT)
     saved(page, "conclusions")
@@ -71,22 +82,32 @@ def test_the_preview_shows_what_was_typed_and_finalizing_makes_version_1(browser
     assert TEXT in frame.locator("body").inner_text()
     page.click("[data-minutes-action=finalize]")
     page.wait_for_selector("text=Phiên bản 1 đã được chốt", timeout=60000)
-    page.wait_for_selector("[data-minutes=state] >> text=Đã chốt, chờ ký", timeout=10000)
+    page.wait_for_selector(
+        "[data-minutes=state] >> text=Đã chốt, chờ ký", timeout=10000
+    )
     page.screenshot(path=screenshot_dir / "minutes-finalized.png")
 
 
-def test_from_first_item_to_a_signed_pdf_that_anyone_can_check(browser, live_server, tmp_path, screenshot_dir):
+def test_from_first_item_to_a_signed_pdf_that_anyone_can_check(
+    browser, live_server, tmp_path, screenshot_dir
+):
     from server.keys import init_keys, keys_dir
 
-    init_keys(keys_dir(live_server.settings.data_dir), "Văn phòng HĐND&UBND huyện Tuần Giáo",
-              ["Secretary"], "pw")
+    init_keys(
+        keys_dir(live_server.settings.data_dir),
+        "Văn phòng HĐND&UBND huyện Tuần Giáo",
+        ["Secretary"],
+        "pw",
+    )
     _context, page = open_secretary(browser, live_server)
     page.fill("textarea[data-section=summary]", TEXT)
     saved(page)
     page.click("[data-minutes-action=finalize]")
     page.wait_for_selector("text=Phiên bản 1 đã được chốt", timeout=60000)
 
-    page.click("[data-minutes-action=sign]")  # no key file: the organization's certificate
+    page.click(
+        "[data-minutes-action=sign]"
+    )  # no key file: the organization's certificate
     page.wait_for_selector("text=Bạn đã ký biên bản phiên bản 1", timeout=30000)
     chair_context = browser.new_context(viewport=TABLET_LANDSCAPE, locale="vi-VN")
     chair = chair_context.new_page()

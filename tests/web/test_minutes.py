@@ -25,9 +25,19 @@ def first_item_id(staff_client, meeting_id: int) -> int:
 
 
 def save(web, meeting_id: int, item_id: int, text: str, base: int = 0):
-    return web.post(f"/api/meetings/{meeting_id}/commands", json={
-        "id": next_command_id(), "name": "minutes.save",
-        "args": {"item_id": item_id, "kind": "summary", "text": text, "base_revision": base}})
+    return web.post(
+        f"/api/meetings/{meeting_id}/commands",
+        json={
+            "id": next_command_id(),
+            "name": "minutes.save",
+            "args": {
+                "item_id": item_id,
+                "kind": "summary",
+                "text": text,
+                "base_revision": base,
+            },
+        },
+    )
 
 
 def test_the_secretary_saves_a_section_and_the_snapshot_shows_it(meeting, login):
@@ -56,13 +66,22 @@ def test_a_delegate_cannot_write_and_sees_no_sections(meeting, login):
     assert snapshot["minutes"] == {"versions": []}
 
 
-def test_the_preview_is_html_with_the_text_and_may_be_framed_by_our_pages(meeting, login):
+def test_the_preview_is_html_with_the_text_and_may_be_framed_by_our_pages(
+    meeting, login
+):
     secretary = login(meeting.code("secretary"))
-    save(secretary, meeting.id, first_item_id(secretary, meeting.id), "Xem trước nội dung.")
+    save(
+        secretary,
+        meeting.id,
+        first_item_id(secretary, meeting.id),
+        "Xem trước nội dung.",
+    )
 
     response = secretary.get(f"/m/{meeting.id}/minutes/preview")
 
-    assert response.status_code == 200 and response.headers["content-type"].startswith("text/html")
+    assert response.status_code == 200 and response.headers["content-type"].startswith(
+        "text/html"
+    )
     assert "Xem trước nội dung." in response.text and "BIÊN BẢN" in response.text
     assert response.headers["x-frame-options"] == "SAMEORIGIN"
 
@@ -70,10 +89,15 @@ def test_the_preview_is_html_with_the_text_and_may_be_framed_by_our_pages(meetin
 def test_a_delegate_may_not_see_the_preview(meeting, login):
     delegate = login(meeting.code("delegate"))
 
-    response = delegate.get(f"/m/{meeting.id}/minutes/preview", headers={"Accept": "application/json"})
+    response = delegate.get(
+        f"/m/{meeting.id}/minutes/preview", headers={"Accept": "application/json"}
+    )
 
     assert response.status_code == 403
-    assert response.json()["error"]["message"] == "Only the chair, the secretary or the organizer may do this."
+    assert (
+        response.json()["error"]["message"]
+        == "Only the chair, the secretary or the organizer may do this."
+    )
 
 
 def test_the_draft_pdf_downloads(meeting, login):
@@ -93,10 +117,19 @@ def test_from_draft_to_two_signatures_over_http(meeting, login, keys_in_data_dir
     assert final.status_code == 200, final.text
     assert delegate.get(f"/m/{meeting.id}/minutes/v1.pdf").status_code == 403
     signed_once = secretary.post(
-        f"/api/meetings/{meeting.id}/minutes/sign", data={"password": KEY_PASSWORD},
-        files={"key_file": ("secretary.p12", (keys_in_data_dir / "signers" / "secretary.p12").read_bytes())})
+        f"/api/meetings/{meeting.id}/minutes/sign",
+        data={"password": KEY_PASSWORD},
+        files={
+            "key_file": (
+                "secretary.p12",
+                (keys_in_data_dir / "signers" / "secretary.p12").read_bytes(),
+            )
+        },
+    )
     assert signed_once.status_code == 200, signed_once.text
-    signed = chair.post(f"/api/meetings/{meeting.id}/minutes/sign", data={"password": ""})
+    signed = chair.post(
+        f"/api/meetings/{meeting.id}/minutes/sign", data={"password": ""}
+    )
     assert signed.status_code == 200, signed.text
 
     assert signed.json()["signed"] is True
@@ -104,31 +137,54 @@ def test_from_draft_to_two_signatures_over_http(meeting, login, keys_in_data_dir
     assert status["state"] == "signed"
     pdf = delegate.get(f"/m/{meeting.id}/minutes/v1.pdf")
     assert pdf.status_code == 200
-    report = delegate.post("/verify", files={"file": ("minutes.pdf", pdf.content)},
-                           headers={"Accept": "application/json"}).json()
+    report = delegate.post(
+        "/verify",
+        files={"file": ("minutes.pdf", pdf.content)},
+        headers={"Accept": "application/json"},
+    ).json()
     assert report["ok"] is True and len(report["signatures"]) == 2
 
 
-def test_a_wrong_key_password_over_http_gets_the_sentence(meeting, login, keys_in_data_dir):
+def test_a_wrong_key_password_over_http_gets_the_sentence(
+    meeting, login, keys_in_data_dir
+):
     secretary = login(meeting.code("secretary"))
     secretary.post(f"/api/meetings/{meeting.id}/minutes/finalize")
 
     response = secretary.post(
-        f"/api/meetings/{meeting.id}/minutes/sign", data={"password": "sai"},
-        files={"key_file": ("secretary.p12", (keys_in_data_dir / "signers" / "secretary.p12").read_bytes())})
+        f"/api/meetings/{meeting.id}/minutes/sign",
+        data={"password": "sai"},
+        files={
+            "key_file": (
+                "secretary.p12",
+                (keys_in_data_dir / "signers" / "secretary.p12").read_bytes(),
+            )
+        },
+    )
 
     assert response.status_code == 422
-    assert response.json()["error"]["message"] == "The password does not open this key file, or it is not a PKCS#12 file (.p12 or .pfx). Check the password and the file, then try again."
+    assert (
+        response.json()["error"]["message"]
+        == "The password does not open this key file, or it is not a PKCS#12 file (.p12 or .pfx). Check the password and the file, then try again."
+    )
 
 
 def test_the_organizer_may_finalize_but_not_sign(meeting, login, keys_in_data_dir):
     organizer = login(meeting.code("organizer"))
-    assert organizer.post(f"/api/meetings/{meeting.id}/minutes/finalize").status_code == 200
+    assert (
+        organizer.post(f"/api/meetings/{meeting.id}/minutes/finalize").status_code
+        == 200
+    )
 
-    response = organizer.post(f"/api/meetings/{meeting.id}/minutes/sign", data={"password": ""})
+    response = organizer.post(
+        f"/api/meetings/{meeting.id}/minutes/sign", data={"password": ""}
+    )
 
     assert response.status_code == 403
-    assert response.json()["error"]["message"] == "Only the secretary and the chair of this meeting may sign its minutes."
+    assert (
+        response.json()["error"]["message"]
+        == "Only the secretary and the chair of this meeting may sign its minutes."
+    )
 
 
 def test_a_delegate_may_not_finalize(meeting, login):
@@ -153,13 +209,21 @@ def test_anyone_can_check_a_real_signed_vietnamese_pdf(client):
 
     assert response.status_code == 200
     assert "Chính phủ" in response.text
-    assert "The certificate does not chain to a root this server trusts" in response.text
+    assert (
+        "The certificate does not chain to a root this server trusts" in response.text
+    )
     assert "Nội dung đã ký còn nguyên vẹn." in response.text
 
 
 def test_checking_something_that_is_not_a_pdf_says_so(client):
-    response = client.post("/verify", files={"file": ("notes.txt", b"hello")},
-                           headers={"Accept": "application/json"})
+    response = client.post(
+        "/verify",
+        files={"file": ("notes.txt", b"hello")},
+        headers={"Accept": "application/json"},
+    )
 
     assert response.status_code == 422
-    assert response.json()["error"]["message"] == "This file is not a PDF. Choose the signed PDF file of the minutes."
+    assert (
+        response.json()["error"]["message"]
+        == "This file is not a PDF. Choose the signed PDF file of the minutes."
+    )
