@@ -18,13 +18,14 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from server import agenda, meetings  # noqa: F401  (registers commands)
-from server import book, library, presenting  # noqa: F401  (documents: commands, snapshot)
+from server import book, library, presenting, search  # noqa: F401  (documents)
 from server.db import Store, migrate
 from server.errors import MeetingError
 from server.settings import Settings, load_settings
 from server.web import api, errors, ops, pages, sockets
 from server.web import floor as floor_routes  # also registers the floor's commands
 from server.web import organize as organize_routes  # organizer pages, badges
+from server.web.limits import CommandLimiter
 from server.web.security import AttemptLimiter, SecurityMiddleware
 from server.web import library as library_routes
 from server.web import minutes as minutes_routes  # also registers the minutes commands
@@ -57,6 +58,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.templates = make_templates()
     # wrong access codes: at most 10 per address and per code in 5 minutes
     app.state.login_attempts = AttemptLimiter(limit=10, window=300.0)
+    # commands: 10 a second per person, bursts of 30, over all sockets and HTTP
+    app.state.command_limits = CommandLimiter()
     return app
 
 
@@ -75,6 +78,8 @@ async def _lifespan(app: Starlette) -> AsyncIterator[None]:
     store = Store(url)
     app.state.store = store
     stop_realtime = await sockets.start_realtime(app)  # hub, broker, heartbeat
+    # documents: text for search is read after the upload is answered
+    app.state.text_indexer = search.TextIndexer(store, settings.documents_dir)
     log.info("Plenary serving on %s (database %s, broker %s).", settings.base_url,
              _safe_url(url), app.state.broker.name)
     try:
@@ -82,6 +87,7 @@ async def _lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
     finally:
         stop_progress()
+        await app.state.text_indexer.close()
         await stop_realtime()
         await asyncio.to_thread(store.close)
 

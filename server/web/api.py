@@ -12,6 +12,7 @@ from starlette.routing import Route
 from server.commands import ensure_command_id, execute
 from server.errors import InvalidInputError
 from server.snapshot import build_snapshot
+from server.web.limits import parse_message, person_key
 from server.web._helpers import store_of, viewer_in_meeting
 
 MAX_BODY = 64 * 1024
@@ -25,6 +26,8 @@ async def snapshot(request: Request) -> Response:
 
 async def run_command(request: Request) -> Response:
     viewer = await viewer_in_meeting(request, request.path_params["meeting_id"])
+    who = person_key(viewer.participant_id, viewer.meeting_id)
+    request.app.state.command_limits.ensure_allowed(who)
     body = await _json_body(request)
     command_id = ensure_command_id(body.get("id"))
     args = body.get("args") or {}
@@ -39,13 +42,13 @@ async def _json_body(request: Request) -> dict:
     if len(raw) > MAX_BODY:
         raise InvalidInputError("The request is too large: at most 64 KB are accepted.")
     try:
-        import json
-        data = json.loads(raw or b"{}")
-    except ValueError:
-        raise InvalidInputError("The request body is not valid JSON.") from None
-    if not isinstance(data, dict):
-        raise InvalidInputError("The request body must be a JSON object.")
-    return data
+        return parse_message(raw or b"{}")
+    except InvalidInputError as exc:
+        if exc.template == "The message is not valid JSON.":
+            raise InvalidInputError("The request body is not valid JSON.") from None
+        if exc.template == "Each message must be a JSON object with a type.":
+            raise InvalidInputError("The request body must be a JSON object.") from None
+        raise
 
 
 routes = [

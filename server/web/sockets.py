@@ -9,7 +9,6 @@ snapshot), then live events; it sends commands with its own ids and gets an
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -26,12 +25,11 @@ from server.models import Meeting
 from server.broker import make_broker
 from server.realtime import Connection, Hub, SnapshotText, encode
 from server.snapshot import build_snapshot
+from server.web.limits import CommandLimiter, parse_message, person_key
 
 log = logging.getLogger(__name__)
 MAX_FRAME = 64 * 1024
 HELLO_TIMEOUT = 15.0
-RATE_PER_SECOND = 10.0
-RATE_BURST = 30.0
 CLOSE_POLICY = 1008
 CLOSE_TOO_BIG = 1009
 # Events after which a reconnecting tablet reloads everything instead of catching up.
@@ -115,7 +113,8 @@ def snapshot_source(store: Any) -> SnapshotText:
 
 
 async def _receive_loop(websocket: WebSocket, conn: Connection) -> None:
-    bucket = _TokenBucket(RATE_PER_SECOND, RATE_BURST)
+    limiter: CommandLimiter = websocket.app.state.command_limits
+    who = person_key(conn.viewer.participant_id, conn.viewer.meeting_id)
     while not conn.closed:
         try:
             message = await _receive_json(websocket)
@@ -129,19 +128,24 @@ async def _receive_loop(websocket: WebSocket, conn: Connection) -> None:
                 return
             continue
         conn.last_heard = time.monotonic()
-        await _handle(websocket, conn, message, bucket)
+        await _handle(websocket, conn, message, limiter, who)
 
 
 async def _handle(websocket: WebSocket, conn: Connection, message: dict,
-                  bucket: "_TokenBucket") -> None:
+                  limiter: CommandLimiter, who: str) -> None:
     kind = message.get("type")
     if kind == "ping":
         conn.reply(encode({"type": "pong", "t": message.get("t")}))
     elif kind == "pong":
         return
     elif kind == "command":
-        await _run_command(websocket, conn, message, bucket)
+        await _run_command(websocket, conn, message, limiter, who)
     elif kind == "sync":
+        try:
+            limiter.ensure_allowed(who, cost=3.0)  # a snapshot costs more than a command
+        except RateLimitedError as exc:
+            conn.reply(encode({"type": "error", "id": None, **exc.as_dict()}))
+            return
         conn.resync()
     else:
         error = InvalidInputError("The server does not understand messages of type {kind}.", kind=str(kind)[:40])
@@ -149,11 +153,10 @@ async def _handle(websocket: WebSocket, conn: Connection, message: dict,
 
 
 async def _run_command(websocket: WebSocket, conn: Connection, message: dict,
-                       bucket: "_TokenBucket") -> None:
+                       limiter: CommandLimiter, who: str) -> None:
     command_id = message.get("id")
     try:
-        if not bucket.take():
-            raise RateLimitedError("You are sending commands too fast. Wait a moment, then try again.")
+        limiter.ensure_allowed(who)
         command_id = ensure_command_id(command_id)
         meeting = message.get("meeting", conn.viewer.meeting_id)
         if meeting != conn.viewer.meeting_id:
@@ -181,13 +184,7 @@ async def _receive_json(websocket: WebSocket) -> dict:
         raise InvalidInputError("Send messages as JSON text, not binary frames.")
     if len(text) > MAX_FRAME:
         raise InvalidInputError("The message is too large: at most 64 KB are accepted.")
-    try:
-        data = json.loads(text)
-    except ValueError:
-        raise InvalidInputError("The message is not valid JSON.") from None
-    if not isinstance(data, dict):
-        raise InvalidInputError("Each message must be a JSON object with a type.")
-    return data
+    return parse_message(text)
 
 
 async def _authenticate(websocket: WebSocket) -> Viewer:
@@ -225,21 +222,6 @@ async def _close(websocket: WebSocket, code: int) -> None:
         await websocket.close(code)
     except Exception:
         pass
-
-
-class _TokenBucket:
-    def __init__(self, rate: float, burst: float) -> None:
-        self.rate, self.burst = rate, burst
-        self.tokens, self.stamp = burst, time.monotonic()
-
-    def take(self) -> bool:
-        now = time.monotonic()
-        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
-        if self.tokens < 1:
-            return False
-        self.tokens -= 1
-        return True
 
 
 async def reap_dead(hub: Hub, heartbeat: float) -> None:
