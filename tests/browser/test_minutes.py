@@ -16,14 +16,14 @@ def open_secretary(browser, live_server):
     context = browser.new_context(viewport=TABLET_LANDSCAPE, locale="vi-VN")
     page = context.new_page()
     page.goto(f"{live_server.url}/login?code={live_server.meeting.code('secretary')}")
-    page.wait_for_selector(".conn-online", timeout=10000)
-    page.wait_for_selector("textarea[data-section=summary]", timeout=10000)
+    page.wait_for_selector(".conn-online", timeout=30000)
+    page.wait_for_selector("textarea[data-section=summary]", timeout=30000)
     return context, page
 
 
 def saved(page, kind: str = "summary") -> None:
     page.wait_for_selector(
-        f".minutes [data-state-for$=':{kind}'][data-saved=yes]", timeout=10000
+        f".minutes [data-state-for$=':{kind}'][data-saved=yes]", timeout=30000
     )
 
 
