@@ -7,6 +7,7 @@ import json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from server.web.limits import CommandLimiter
 from tests.web.test_sockets import command, hello
 
 json_values = st.recursive(
@@ -31,6 +32,7 @@ messages = st.one_of(
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(batch=st.lists(messages, min_size=1, max_size=8))
 def test_random_messages_get_answers_and_the_socket_keeps_working(chair_client, meeting, batch):
+    chair_client.app.state.command_limits = CommandLimiter()  # a fresh allowance per example
     with chair_client.websocket_connect("/ws") as ws:
         hello(ws, meeting.id)
         for message in batch:
@@ -46,6 +48,7 @@ def test_random_messages_get_answers_and_the_socket_keeps_working(chair_client, 
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(raw=st.text(max_size=200))
 def test_random_text_frames_are_refused_politely(chair_client, meeting, raw):
+    chair_client.app.state.command_limits = CommandLimiter()
     with chair_client.websocket_connect("/ws") as ws:
         hello(ws, meeting.id)
         ws.send_text(raw)
