@@ -8,7 +8,12 @@ Rules:
   Case never matters, and đ counts as d when the query has no marks.
 - A viewer only ever gets hits from documents the viewer may read.
 - A scanned document without a text layer is listed as such ("no text layer")
-  instead of failing the search; so is a file no reader can open.
+  instead of failing the search; so is a file no reader can open, and a file
+  whose text could not be extracted in ``EXTRACT_TIMEOUT`` seconds (a PDF whose
+  pages inflate to hundreds of megabytes).
+- Text is read after the upload is answered, in the background, once per file
+  at a time; a search waits a little for files still being read and names
+  those it could not wait for.
 
 Text comes from ``pdftotext`` (poppler) when it is installed: it is a C program,
 reads a 1,000-page book in about a second, copes with damaged files and keeps
@@ -18,6 +23,7 @@ fallback (pypdf).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import shutil
 import subprocess
@@ -33,7 +39,8 @@ from server.errors import InvalidInputError
 from server.models import Document, PageText, TextLayer
 
 log = logging.getLogger(__name__)
-EXTRACT_TIMEOUT = 120
+EXTRACT_TIMEOUT = 60.0
+SEARCH_WAIT = 5.0  # how long a search waits for files still being read
 MAX_HITS = 50
 SNIPPET = 60
 MIN_QUERY = 2
@@ -41,6 +48,9 @@ MAX_QUERY = 200
 NO_TEXT = "none"
 UNREADABLE = "unreadable"
 HAS_TEXT = "text"
+TOO_SLOW = "timeout"
+REASONS = {NO_TEXT: "no text layer", UNREADABLE: "unreadable",
+           TOO_SLOW: "text could not be extracted", None: "not read yet"}
 
 
 def fold(text: str) -> str:
@@ -65,11 +75,21 @@ class TextRead:
     pages: list[str]
 
 
-def read_text(path: Path) -> TextRead:
+def read_text(path: Path, timeout: float | None = None) -> TextRead:
     """The text of every page; ``state`` says whether there was any to read."""
-    pages = _pdftotext(path) if shutil.which("pdftotext") else None
+    pages = None
+    if shutil.which("pdftotext"):
+        try:
+            pages = _pdftotext(path, EXTRACT_TIMEOUT if timeout is None else timeout)
+        except subprocess.TimeoutExpired:
+            log.warning("Reading the text of %s took too long; search skips it.", path.name)
+            return TextRead(TOO_SLOW, [])
     if pages is None:
         pages = _pypdf_text(path)
+    return _text_read(pages)
+
+
+def _text_read(pages: list[str] | None) -> TextRead:
     if pages is None:
         return TextRead(UNREADABLE, [])
     if not any(page.strip() for page in pages):
@@ -77,13 +97,9 @@ def read_text(path: Path) -> TextRead:
     return TextRead(HAS_TEXT, pages)
 
 
-def _pdftotext(path: Path) -> list[str] | None:
-    try:
-        done = subprocess.run(["pdftotext", "-enc", "UTF-8", "-q", str(path), "-"],
-                              capture_output=True, timeout=EXTRACT_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        log.warning("Reading the text of %s took too long; search skips it.", path.name)
-        return None
+def _pdftotext(path: Path, timeout: float) -> list[str] | None:
+    done = subprocess.run(["pdftotext", "-enc", "UTF-8", "-q", str(path), "-"],
+                          capture_output=True, timeout=timeout)
     if done.returncode != 0 and not done.stdout:
         return None
     pages = done.stdout.decode("utf-8", "replace").split("\f")
@@ -131,6 +147,81 @@ def index_files(store, documents_dir: Path, hashes: list[str]) -> None:
         store.write_sync(store_text, sha256, read)
 
 
+class TextIndexer:
+    """Reads the text of stored files in the background, each file once at a time.
+
+    The upload is answered first; a file that takes longer than ``timeout``
+    seconds is recorded as "text could not be extracted" and never read again.
+    """
+
+    def __init__(self, store, documents_dir: Path, timeout: float | None = None) -> None:
+        self.store = store
+        self.documents_dir = documents_dir
+        self.timeout = timeout  # None: EXTRACT_TIMEOUT
+        self.running: dict[str, asyncio.Task] = {}
+
+    def schedule(self, hashes: list[str]) -> list[asyncio.Task]:
+        """Start reading the files not being read yet; return the tasks of all."""
+        for sha256 in hashes:
+            if sha256 not in self.running:
+                task = asyncio.ensure_future(self._index(sha256))
+                self.running[sha256] = task
+                task.add_done_callback(lambda _t, sha=sha256: self.running.pop(sha, None))
+        return [self.running[sha] for sha in hashes if sha in self.running]
+
+    async def wait(self, hashes: list[str], timeout: float) -> None:
+        tasks = self.schedule(hashes)
+        if tasks:
+            await asyncio.wait(tasks, timeout=timeout)
+
+    async def close(self) -> None:
+        """Stop reading (the server stops): a file not read is read at the next search."""
+        tasks = list(self.running.values())
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks)
+
+    async def _index(self, sha256: str) -> None:
+        path = blob_path(self.documents_dir, sha256)
+        timeout = EXTRACT_TIMEOUT if self.timeout is None else self.timeout
+        try:
+            read = TextRead(UNREADABLE, [])
+            if path.exists():
+                read = await extract_text(path, timeout)
+            await self.store.write(store_text, sha256, read)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # the upload is done; search names the file as unreadable
+            log.exception("Reading the text of %s failed.", sha256)
+
+
+async def extract_text(path: Path, timeout: float) -> TextRead:
+    """Like :func:`read_text`, with pdftotext in a child process killed after ``timeout``."""
+    if not shutil.which("pdftotext"):
+        return await asyncio.to_thread(read_text, path)
+    child = await asyncio.create_subprocess_exec(
+        "pdftotext", "-enc", "UTF-8", "-q", str(path), "-",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
+    try:
+        out, _ = await asyncio.wait_for(child.communicate(), timeout)
+    except asyncio.TimeoutError:
+        log.warning("Reading the text of %s took too long; search skips it.", path.name)
+        return TextRead(TOO_SLOW, [])
+    finally:
+        if child.returncode is None:
+            child.kill()
+            await child.wait()
+    if child.returncode != 0 and not out:
+        return await asyncio.to_thread(_text_read_pypdf, path)
+    pages = out.decode("utf-8", "replace").split("\f")
+    return _text_read(pages[:-1] if pages and not pages[-1].strip() else pages)
+
+
+def _text_read_pypdf(path: Path) -> TextRead:
+    return _text_read(_pypdf_text(path))
+
+
 def ensure_query(query: str) -> str:
     query = " ".join(query.split())
     if len(query) < MIN_QUERY:
@@ -147,9 +238,8 @@ def search_meeting(session: Session, meeting_id: int, viewer: Viewer, query: str
             readable_documents(session, meeting_id, viewer)}
     layers = _layers(session, list(docs))
     hits = _find_pages(session, docs, query) if docs else []
-    silent = [{"document_id": doc.id, "title": doc.title,
-               "reason": "no text layer" if layers.get(sha) == NO_TEXT else "unreadable"}
-              for sha, doc in docs.items() if layers.get(sha) in (NO_TEXT, UNREADABLE)]
+    silent = [{"document_id": doc.id, "title": doc.title, "reason": REASONS.get(layers.get(sha), "unreadable")}
+              for sha, doc in docs.items() if layers.get(sha) != HAS_TEXT]
     return {"query": query, "hits": hits, "not_searched": silent}
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import zlib
 from pathlib import Path
 
 from pypdf import PdfReader, PdfWriter
@@ -47,5 +48,32 @@ def first_pages(source: Path, target: Path, count: int) -> Path:
     return target
 
 
-__all__ = ["DECREE", "INVITATION", "PDF_DIR", "SCANNED", "encrypted_copy", "first_pages",
+def compression_bomb(target: Path, megabytes: float) -> Path:
+    """A valid one-page PDF of a few KB whose page inflates to ``megabytes`` of
+    drawing and text operators: slow to draw and to read, cheap to upload."""
+    operator = b"BT /F1 12 Tf 10 10 Td (Ha) Tj ET 0 0 m 500 700 l S\n"
+    content = zlib.compress(operator * int(megabytes * (1 << 20) / len(operator)), 9)
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R"
+        b" /Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(content) + content
+        + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out, offsets = bytearray(b"%PDF-1.4\n"), []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1, xref)
+    target.write_bytes(bytes(out))
+    return target
+
+
+__all__ = ["compression_bomb", "DECREE", "INVITATION", "PDF_DIR", "SCANNED", "encrypted_copy", "first_pages",
            "hash_file", "prepared", "viewer_of"]

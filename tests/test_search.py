@@ -6,7 +6,14 @@ import pytest
 
 from server import library, search
 from server.errors import InvalidInputError
-from tests._library_fixtures import DECREE, INVITATION, SCANNED, prepared, viewer_of
+from tests._library_fixtures import (
+    DECREE,
+    INVITATION,
+    SCANNED,
+    compression_bomb,
+    prepared,
+    viewer_of,
+)
 from tests._meeting_fixtures import next_command_id
 
 
@@ -37,6 +44,32 @@ def test_a_file_no_reader_can_open_is_unreadable(tmp_path):
     broken.write_bytes(b"%PDF-1.4\n garbage")
 
     assert search.read_text(broken).state == "unreadable"
+
+
+def test_text_that_takes_too_long_to_read_is_given_up(tmp_path):
+    bomb = compression_bomb(tmp_path / "bomb.pdf", 10)
+
+    assert search.read_text(bomb, timeout=0.2).state == "timeout"
+
+
+async def test_text_extraction_in_the_background_is_given_up_after_its_timeout(tmp_path):
+    bomb = compression_bomb(tmp_path / "bomb.pdf", 10)
+
+    read = await search.extract_text(bomb, timeout=0.2)
+
+    assert read.state == "timeout" and read.pages == []
+
+
+async def test_text_extraction_in_the_background_reads_every_page():
+    read = await search.extract_text(DECREE, timeout=30)
+
+    assert read.state == "text" and len(read.pages) == 31
+
+
+def test_a_document_whose_text_was_not_read_yet_is_named_in_the_results(client, meeting):
+    found = _search(client.app.state.store, meeting, "delegate", "giay moi")
+
+    assert [silent["reason"] for silent in found["not_searched"]] == ["not read yet"]
 
 
 @pytest.fixture

@@ -85,7 +85,8 @@
     if (!panel) return;
     const list = panel.querySelector("[data-bind=library-list]");
     list.replaceChildren(...reader.docs.map((doc) => el("li", {class: "library-doc", "data-document": doc.id},
-      el("img", {class: "doc-thumb", src: withAuth(`/documents/${doc.id}/thumbnail`), alt: "", loading: "lazy", width: 60}),
+      el("img", {class: "doc-thumb", src: withAuth(`/documents/${doc.id}/thumbnail`), alt: "", loading: "lazy", width: 60,
+                 onerror: (ev) => ev.target.classList.add("doc-thumb-missing")}),
       el("div", {class: "doc-info"},
         el("button", {class: "doc-open", onclick: () => openDocument(doc.id, 1, false)}, doc.title),
         el("small", {}, `${Math.round(doc.size / 1024)} KB`, doc.version > 1 ? " · " + t("version {n}", {n: doc.version}) : ""),
@@ -116,6 +117,17 @@
 
   // -- search ------------------------------------------------------------------
 
+  // Why a document was left out of a search (server/search.py REASONS).
+  function silentReason(doc) {
+    const title = {title: doc.title};
+    switch (doc.reason) {
+      case "no text layer": return t("“{title}” has no text layer (it is a scanned image), so it cannot be searched.", title);
+      case "text could not be extracted": return t("The text of “{title}” could not be extracted in time, so it cannot be searched.", title);
+      case "not read yet": return t("The text of “{title}” is still being read. Search again in a minute.", title);
+      default: return t("“{title}” could not be read, so it cannot be searched.", title);
+    }
+  }
+
   async function runSearch(text, box) {
     say(box, t("Searching…"));
     try {
@@ -124,10 +136,7 @@
         el("button", {class: "hit", onclick: () => openDocument(hit.document_id, hit.page, false)},
           el("strong", {}, hit.title), " · ", t("page {page}", {page: hit.page})),
         el("p", {class: "snippet"}, hit.snippet)));
-      const silent = data.not_searched.map((doc) => el("li", {class: "muted"},
-        doc.reason === "no text layer"
-          ? t("“{title}” has no text layer (it is a scanned image), so it cannot be searched.", {title: doc.title})
-          : t("“{title}” could not be read, so it cannot be searched.", {title: doc.title})));
+      const silent = data.not_searched.map((doc) => el("li", {class: "muted"}, silentReason(doc)));
       box.replaceChildren(el("p", {}, hits.length ? t("{count} pages found.", {count: hits.length}) : t("Nothing found.")),
         el("ul", {class: "hits"}, hits, silent));
     } catch (err) { say(box, err.message, true); }

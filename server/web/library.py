@@ -9,8 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import shutil
-import subprocess
 import tempfile
 from pathlib import Path
 from urllib.parse import quote
@@ -20,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from server import book, library, notes, search
+from server import book, library, notes, search, thumbnails
 from server.access import Viewer, check_projector_key, get_viewer
 from server.documents import blob_path, can_download, list_documents
 from server.errors import (
@@ -36,7 +34,6 @@ from server.web._helpers import current_viewer, store_of, viewer_in_meeting
 log = logging.getLogger(__name__)
 MAX_JSON = 256 * 1024
 STATIC_DIR = Path(__file__).resolve().parent.parent.parent / "client_web" / "static"
-THUMB_WIDTH = 240
 
 
 async def viewer_of(request: Request) -> Viewer:
@@ -117,27 +114,9 @@ async def document_thumbnail(request: Request) -> Response:
     viewer = await viewer_of(request)
     doc, _ = await store_of(request).read(library.get_readable, viewer,
                                           request.path_params["document_id"])
-    documents_dir = _documents_dir(request)
-    thumb = documents_dir / "thumbnails" / f"{doc.sha256}.png"
-    if not thumb.exists():
-        await asyncio.to_thread(_render_thumbnail, blob_path(documents_dir, doc.sha256), thumb)
+    thumb = await thumbnails.thumbnail(_documents_dir(request), doc.sha256)
     return FileResponse(thumb, media_type="image/png",
                         headers={"Cache-Control": "private, max-age=86400"})
-
-
-def _render_thumbnail(source: Path, target: Path) -> None:
-    """The first page as a small PNG, rendered once per stored file by pdftoppm."""
-    if shutil.which("pdftoppm") is None:
-        raise NotFoundError("This server cannot draw page thumbnails (poppler is not installed).")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    stem = target.with_name(target.stem + ".part")  # pdftoppm adds ".png"
-    subprocess.run(["pdftoppm", "-q", "-png", "-singlefile", "-f", "1", "-l", "1",
-                    "-scale-to", str(THUMB_WIDTH), str(source), str(stem)],
-                   capture_output=True, timeout=60, check=False)
-    produced = Path(f"{stem}.png")
-    if not produced.exists():
-        raise NotFoundError("This document has no page that can be drawn.")
-    produced.replace(target)
 
 
 async def document_page(request: Request) -> Response:
@@ -186,7 +165,7 @@ async def upload_document(request: Request) -> Response:
     result = await store_of(request).write(
         library.add_document, viewer, prepared, params.get("title", ""),
         _optional_int(params.get("item_id"), "item_id"), params.get("confidential") == "1")
-    await _index(request, [prepared.sha256])
+    _index(request, [prepared.sha256])
     return JSONResponse(result, status_code=201)
 
 
@@ -197,14 +176,13 @@ async def replace_document(request: Request) -> Response:
     result = await store_of(request).write(
         library.replace_document, viewer, request.path_params["document_id"],
         prepared, expected)
-    await _index(request, [prepared.sha256])
+    _index(request, [prepared.sha256])
     return JSONResponse(result)
 
 
-async def _index(request: Request, hashes: list[str]) -> None:
-    """Read the new file's text now, so searches find it at once."""
-    await asyncio.to_thread(search.index_files, store_of(request),
-                            _documents_dir(request), hashes)
+def _index(request: Request, hashes: list[str]) -> None:
+    """Read the new file's text in the background: the upload is answered first."""
+    request.app.state.text_indexer.schedule(hashes)
 
 
 async def document_versions(request: Request) -> Response:
@@ -222,8 +200,8 @@ async def search_documents(request: Request) -> Response:
     query = search.ensure_query(request.query_params.get("q", ""))
     store = store_of(request)
     missing = await store.read(search.missing_text, viewer.meeting_id)
-    if missing:
-        await asyncio.to_thread(search.index_files, store, _documents_dir(request), missing)
+    if missing:  # files still being read, or never read (uploaded before a restart)
+        await request.app.state.text_indexer.wait(missing, search.SEARCH_WAIT)
     result = await store.read(search.search_meeting, viewer.meeting_id, viewer, query)
     return JSONResponse(result)
 

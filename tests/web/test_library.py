@@ -13,7 +13,7 @@ import pytest
 from sqlmodel import select
 
 from server.models import Document
-from tests._library_fixtures import DECREE, INVITATION, SCANNED
+from tests._library_fixtures import DECREE, INVITATION, SCANNED, compression_bomb
 from tests._meeting_fixtures import next_command_id
 
 ALLOWED_GROUP = "Ban Pháp chế HĐND huyện"
@@ -221,6 +221,78 @@ def test_the_thumbnail_is_a_small_png(allowed, doc_id):
 
     assert response.headers["content-type"] == "image/png"
     assert response.content.startswith(b"\x89PNG")
+
+
+# -- a PDF whose page inflates to many megabytes -------------------------------
+
+
+@pytest.fixture
+def bomb(tmp_path):
+    """About 30 KB that inflate to 10 MB of operators: pdftotext needs about a
+    second and pdftoppm about ten, far above the timeouts the tests set."""
+    return compression_bomb(tmp_path / "to-trinh.pdf", 10)
+
+
+def test_the_upload_is_answered_before_the_text_is_read(organizer, meeting, monkeypatch):
+    import asyncio
+
+    from server import search
+    started, release = [], asyncio.Event()
+
+    async def slow_extract(path, timeout):
+        started.append(path)
+        await release.wait()
+        return search.TextRead(search.HAS_TEXT, ["Tờ trình"])
+    monkeypatch.setattr(search, "extract_text", slow_extract)
+
+    response = _upload(organizer, meeting, DECREE, title="Nghị định 47/2020/NĐ-CP")
+
+    assert response.status_code == 201
+    assert len(started) == 1
+    organizer.portal.call(release.set)
+
+
+def test_text_that_takes_too_long_to_extract_is_recorded_once_and_named_in_search(organizer, meeting, bomb, monkeypatch):
+    from server import search
+    organizer.app.state.text_indexer.timeout = 0.2
+    calls = []
+    extract = search.extract_text
+
+    async def counted(path, timeout):
+        calls.append(path)
+        return await extract(path, timeout)
+    monkeypatch.setattr(search, "extract_text", counted)
+
+    uploaded = _upload(organizer, meeting, bomb, title="Tờ trình 12")
+    first = organizer.get(f"/api/meetings/{meeting.id}/search", params={"q": "Ha"}).json()
+    second = organizer.get(f"/api/meetings/{meeting.id}/search", params={"q": "Ha"}).json()
+
+    assert uploaded.status_code == 201
+    expected = {"document_id": uploaded.json()["id"], "title": "Tờ trình 12", "reason": "text could not be extracted"}
+    assert expected in first["not_searched"] and expected in second["not_searched"]
+    assert [p.read_bytes() for p in calls].count(bomb.read_bytes()) == 1
+
+
+def test_a_thumbnail_that_takes_too_long_is_refused_with_a_sentence_and_not_drawn_again(organizer, meeting, bomb, monkeypatch):
+    from server import thumbnails
+    monkeypatch.setattr(thumbnails, "RENDER_TIMEOUT", 0.3)
+    runs = []
+    run = thumbnails._run
+
+    async def counted(args, timeout):
+        runs.append(args)
+        return await run(args, timeout)
+    monkeypatch.setattr(thumbnails, "_run", counted)
+    doc = _upload(organizer, meeting, bomb, title="Tờ trình 12").json()["id"]
+
+    first = organizer.get(f"/documents/{doc}/thumbnail", headers={"accept": "application/json"})
+    second = organizer.get(f"/documents/{doc}/thumbnail", headers={"accept": "application/json"})
+
+    assert first.status_code == second.status_code == 404
+    assert first.json()["error"]["message"] == "The first page of this document could not be drawn, so it has no thumbnail. The document itself can still be opened."
+    assert second.json() == first.json()
+    assert len(runs) == 1
+    assert organizer.get(f"/documents/{doc}").status_code == 200
 
 
 # -- uploads ---------------------------------------------------------------------
