@@ -15,12 +15,18 @@ Rules:
   refused.
 - A secret ballot is stored apart from the voter list, with a random key and no
   time, author or order; no event and no command receipt names what a member
-  chose. Tablets see how many have voted, a few times a second at most.
+  chose, and the voter list keeps no command id of a secret ballot. Tablets see
+  how many have voted, a few times a second at most; staff see who has not
+  voted yet, in batches every few seconds.
+- No tally exists while a poll is open: nothing counts the ballots until the
+  close, so no screen, export or recount can show a running count that, set
+  beside the voter list, would tell who chose what.
 - A ballot and the close both go through the single writer: a ballot is counted
   if it was stored before the close, and refused after it.
-- The result is computed by one set of majority rules (server/_majority.py) and
-  stored with exact counts when the poll closes; the same dict is shown on
-  tablets and the projector, exported, and written into the minutes.
+- The result is counted from the stored ballots by one set of majority rules
+  (server/_majority.py) when the poll closes, and stored with exact counts; the
+  same dict is shown on tablets and the projector, exported, and written into
+  the minutes.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ import json
 import logging
 import threading
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,7 +44,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from server import elections
-from server._ballots import add_ballot, empty_tally, recount
+from server._ballots import recount
 from server._floorsettings import FloorSettings, floor_settings
 from server._majority import ELECTION_THRESHOLDS, MOTION_CHOICES, MOTION_RULES, decide_motion
 from server.access import Viewer
@@ -48,7 +55,9 @@ from server.attendance import (
 from server.commands import CHAIR, PARTICIPANTS, STAFF, command, int_arg
 from server.errors import ConflictError, InvalidInputError, NotAllowedError, NotFoundError
 from server.eventlog import AUDIENCE_PUBLIC, AUDIENCE_STAFF, record_event
-from server.models import Attendance, Ballot, Meeting, Participant, Poll, PollVoter, utcnow
+from server.models import (
+    Attendance, Ballot, Event, Meeting, Participant, Poll, PollVoter, utcnow,
+)
 from server.snapshot import snapshot_section
 
 log = logging.getLogger(__name__)
@@ -56,16 +65,26 @@ MODES = ("named", "secret", "analog")
 TITLE_LIMIT = 300
 REASON_LIMIT = 500
 
-# Polls with new ballots since their progress was last announced. The web layer
-# drains this a few times a second (server/web/floor.py), so tablets get counts
-# coalesced, never one message per ballot.
+# Polls with new ballots since their progress (the count) and their voter list
+# (who has not voted) were last announced. The web layer drains the first a few
+# times a second and the second every few seconds (server/web/floor.py), so
+# tablets get counts coalesced and staff get the voter list in batches, never
+# one message per ballot.
 _dirty: set[int] = set()
+_dirty_voters: set[int] = set()
 _dirty_lock = threading.Lock()
+
+# Command ids of recent secret ballots, in memory only, to tell a retry from a
+# second tablet; the database keeps none of them (a client's command id may
+# hold the time it was made).
+_RECENT_LIMIT = 50_000
+_recent_secret: OrderedDict[tuple[int, int], str] = OrderedDict()
 
 
 def mark_progress(poll_id: int) -> None:
     with _dirty_lock:
         _dirty.add(poll_id)
+        _dirty_voters.add(poll_id)
 
 
 def take_progress() -> list[int]:
@@ -73,6 +92,18 @@ def take_progress() -> list[int]:
         found = sorted(_dirty)
         _dirty.clear()
     return found
+
+
+def take_voters() -> list[int]:
+    with _dirty_lock:
+        found = sorted(_dirty_voters)
+        _dirty_voters.clear()
+    return found
+
+
+def mark_voters(poll_id: int) -> None:
+    with _dirty_lock:
+        _dirty_voters.add(poll_id)
 
 
 # -- reading -------------------------------------------------------------------
@@ -248,10 +279,11 @@ def open_poll(session: Session, meeting: Meeting, poll: Poll, viewer: Viewer) ->
     if poll.kind == "election":
         elections.ensure_ready(session, poll)
     poll.state, poll.opened_at = "open", utcnow()
-    poll.tally_json = json.dumps(empty_tally(poll.kind))
+    poll.tally_json = "{}"  # no running tally: the ballots are counted at the close
     session.add(poll)
     _announce(session, poll, viewer)
     announce_progress(session, [poll.id])
+    announce_voters(session, [poll.id])
     log.info("Vote %s opened in meeting %s.", poll.id, meeting.key)
     return {"poll_id": poll.id, "state": poll.state}
 
@@ -266,18 +298,19 @@ def close_poll(session: Session, meeting: Meeting, poll: Poll, viewer: Viewer) -
     poll.result_json = json.dumps(result, ensure_ascii=False)
     session.add(poll)
     announce_progress(session, [poll.id])
+    announce_voters(session, [poll.id])
     _announce(session, poll, viewer)
     log.info("Vote %s closed: %s ballots, %s.", poll.id, poll.voted, result.get("outcome"))
     return {"poll_id": poll.id, "state": poll.state}
 
 
 def _final_result(session: Session, meeting: Meeting, poll: Poll) -> dict[str, Any]:
-    """Count from the live counter, check it against a recount, store both."""
-    candidates = elections.candidate_ids(session, poll)
-    live = json.loads(poll.tally_json)
-    counted, digest = recount(session, poll, candidates)
-    if counted != live:
-        log.error("Vote %s: the live counter and the recount differ; the recount is used.", poll.id)
+    """Count the stored ballots, once, now that the poll is closed."""
+    counted, digest = recount(session, poll, elections.candidate_ids(session, poll))
+    if counted["ballots"] != poll.voted:
+        log.error("Vote %s: %s ballots stored for %s names on the voter list.",
+                  poll.id, counted["ballots"], poll.voted)
+    poll.tally_json = json.dumps(counted)
     poll.ballot_hash = digest
     result = build_result(session, meeting, poll, counted)
     result["ballot_hash"] = digest
@@ -392,18 +425,27 @@ def cast_ballot(session: Session, meeting: Meeting, poll: Poll, viewer: Viewer,
 
     weight = settings.vote_weights.get(voter.key, 1)
     named = voter.id if poll.mode == "named" else None
-    _insert_voter(session, poll, voter, {"poll_id": poll.id, "participant_id": voter.id,
+    secret = poll.mode == "secret"
+    _insert_voter(session, poll, voter, {"id": uuid.uuid4().hex, "poll_id": poll.id,
+                                         "participant_id": voter.id,
                                          "cast_by_id": viewer.participant_id,
-                                         "command_id": command_id})
+                                         "command_id": "" if secret else command_id})
     session.execute(insert(Ballot).values(id=uuid.uuid4().hex, poll_id=poll.id, choice=choice,
                                           marks=marks, weight=weight, voter_id=named))
-    tally = json.loads(poll.tally_json)
-    add_ballot(tally, choice, marks, weight, poll.ballot_style,
-               elections.candidate_ids(session, poll))
-    poll.tally_json, poll.voted = json.dumps(tally), poll.voted + 1
+    poll.voted += 1  # a count of names on the voter list, never of choices
     session.add(poll)
+    if secret:
+        _remember_secret(poll.id, voter.id, command_id)
     mark_progress(poll.id)
     return {"poll_id": poll.id, "recorded": True, "voter_id": voter.id}
+
+
+def _remember_secret(poll_id: int, voter_id: int, command_id: str) -> None:
+    # Runs on the single writer thread, like every ballot. An entry whose
+    # transaction fails does no harm: it is only read when a voter row exists.
+    _recent_secret[(poll_id, voter_id)] = command_id
+    while len(_recent_secret) > _RECENT_LIMIT:
+        _recent_secret.popitem(last=False)
 
 
 def _insert_voter(session: Session, poll: Poll, voter: "_Voter", row: dict[str, Any]) -> None:
@@ -479,7 +521,10 @@ def _votes(person: _Voter, settings: FloorSettings) -> bool:
 
 def _already_voted(voter: _Voter, viewer: Viewer, command_id: str,
                    poll: Poll) -> dict[str, Any]:
-    if voter.voted == (viewer.participant_id, command_id):
+    stored = voter.voted
+    if poll.mode == "secret" and stored is not None:  # the database keeps no command id
+        stored = (stored[0], _recent_secret.get((poll.id, voter.id), ""))
+    if stored == (viewer.participant_id, command_id):
         return {"poll_id": poll.id, "recorded": True, "voter_id": voter.id, "already": True}
     if voter.id == viewer.participant_id:
         raise ConflictError("You have already voted {noun}. Each member has one ballot, and yours is counted.", noun=noun(poll))
@@ -545,7 +590,7 @@ def read_motion_counts(args: dict[str, Any], present: int) -> dict[str, Any]:
 
 
 def announce_progress(session: Session, poll_ids: list[int]) -> None:
-    """Tell tablets how many have voted (and staff who has not), if it changed."""
+    """Tell tablets how many have voted, if it changed: counts only."""
     for poll_id in poll_ids:
         poll = session.get(Poll, poll_id)
         if poll is None or poll.state not in ("open", "closed"):
@@ -553,15 +598,41 @@ def announce_progress(session: Session, poll_ids: list[int]) -> None:
         if poll.voted == poll.progress_sent and poll.state == "open":
             continue
         meeting = session.get(Meeting, poll.meeting_id)
-        eligible = eligible_voters(session, meeting)
-        voted = set(voted_ids(session, poll.id))
         record_event(session, poll.meeting_id, "poll.progress",
-                     {"poll_id": poll.id, "voted": poll.voted, "eligible": len(eligible)})
-        record_event(session, poll.meeting_id, "poll.voters",
-                     {"poll_id": poll.id, "not_voted": sorted(set(eligible) - voted)},
-                     audience=AUDIENCE_STAFF)
+                     {"poll_id": poll.id, "voted": poll.voted,
+                      "eligible": len(eligible_voters(session, meeting))})
         poll.progress_sent = poll.voted
         session.add(poll)
+
+
+def announce_voters(session: Session, poll_ids: list[int]) -> None:
+    """Tell staff who has not voted yet. Called at the opening, the close, and
+    in batches every few seconds in between, never once per ballot."""
+    for poll_id in poll_ids:
+        poll = session.get(Poll, poll_id)
+        if poll is None or poll.state not in ("open", "closed"):
+            continue
+        meeting = session.get(Meeting, poll.meeting_id)
+        record_event(session, poll.meeting_id, "poll.voters",
+                     {"poll_id": poll.id, "not_voted": not_voted(session, meeting, poll.id)},
+                     audience=AUDIENCE_STAFF)
+
+
+def not_voted(session: Session, meeting: Meeting, poll_id: int) -> list[int]:
+    return sorted(set(eligible_voters(session, meeting)) - set(voted_ids(session, poll_id)))
+
+
+def last_not_voted(session: Session, meeting_id: int, poll_id: int) -> list[int] | None:
+    """The who-has-not-voted list as staff were last told it (the snapshot shows
+    that, not the live list, so reloading a page is no per-ballot signal)."""
+    stmt = (select(Event.payload).where(Event.meeting_id == meeting_id,
+                                        Event.type == "poll.voters")
+            .order_by(col(Event.seq).desc()).limit(200))
+    for payload in session.exec(stmt):
+        data = json.loads(payload)
+        if data.get("poll_id") == poll_id:
+            return data["not_voted"]
+    return None
 
 
 # -- commands ------------------------------------------------------------------
@@ -626,18 +697,32 @@ def cast_command(session: Session, meeting: Meeting, viewer: Viewer, args: dict)
 
 
 def recount_poll(session: Session, poll_id: int) -> dict[str, Any]:
-    """Count the stored ballots again, apart from the live counter, and compare."""
+    """Count the stored ballots of a closed poll again and compare with the stored result.
+
+    An open poll is never counted: a count while ballots arrive, set beside
+    who has voted since, would tell who chose what.
+    """
     poll = session.get(Poll, poll_id)
     if poll is None:
         raise NotFoundError("Vote {poll} does not exist.", poll=poll_id)
+    ensure_countable(poll)
     meeting = session.get(Meeting, poll.meeting_id)
     tally, digest = recount(session, poll, elections.candidate_ids(session, poll))
     stored = json.loads(poll.result_json) if poll.result_json else None
     figures = {k: stored[k] for k in ("members", "present", "weighted", "quorum")} if stored else None
     result = build_result(session, meeting, poll, tally, figures)
     return {"poll": poll_result(session, poll_id), "recount": result, "tally": tally,
-            "live_tally": json.loads(poll.tally_json or "{}"), "ballot_hash": digest,
-            "stored_hash": poll.ballot_hash, "matches": _same_outcome(stored, result, digest, poll)}
+            "ballot_hash": digest, "stored_hash": poll.ballot_hash,
+            "matches": _same_outcome(stored, result, digest, poll)}
+
+
+def ensure_countable(poll: Poll) -> None:
+    if poll.state == "open":
+        raise ConflictError("The vote is still open; it can be counted once it is closed.")
+    if poll.state == "prepared":
+        raise ConflictError("The vote has not been opened; there are no ballots to count.")
+    if poll.state == "cancelled":
+        raise ConflictError("The vote was cancelled; its ballots are not counted.")
 
 
 def _same_outcome(stored: dict | None, result: dict, digest: str, poll: Poll) -> bool | None:
@@ -662,6 +747,7 @@ def _snapshot(session: Session, meeting: Meeting, viewer: Viewer) -> dict[str, A
         view["plans"] = list_plans(session, meeting)
         for poll in polls:
             if poll.state == "open":
-                voted = set(voted_ids(session, poll.id))
-                view["not_voted"][poll.id] = sorted(set(eligible) - voted)
+                last = last_not_voted(session, meeting.id, poll.id)
+                view["not_voted"][poll.id] = (last if last is not None
+                                              else not_voted(session, meeting, poll.id))
     return view

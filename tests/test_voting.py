@@ -19,7 +19,7 @@ from server import voting
 from server._majority import MOTION_RULES, decide_motion
 from server.commands import execute
 from server.errors import ConflictError, InvalidInputError, MeetingError, NotAllowedError
-from server.models import Ballot, CommandReceipt, Event, Poll, PollVoter
+from server.models import Ballot, CommandReceipt, Event, Meeting, Poll, PollVoter
 from tests._floor_helpers import (  # noqa: F401  (fixtures)
     Room, make_room, new_id, running_room, vn_room,
 )
@@ -350,20 +350,126 @@ def test_the_ballot_table_has_no_time_author_or_row_order(running_room: Room) ->
     assert columns == {"id", "poll_id", "choice", "marks", "weight", "voter_id"}
 
 
-def test_progress_tells_counts_to_all_and_who_has_not_voted_to_staff(running_room: Room) -> None:
+def test_progress_tells_everyone_the_count_and_nothing_else(running_room: Room) -> None:
     room = running_room
     poll_id = open_vote(room)
+    voters_before = len(events(room, "poll.voters"))
     room.run(room.delegates[0], "poll.cast", poll_id=poll_id, choice="no")
     room.run(room.delegates[1], "poll.cast", poll_id=poll_id, choice="yes")
 
     room.store.write_sync(voting.announce_progress, [poll_id])
 
-    progress = json.loads(events(room, "poll.progress")[-1].payload)
+    progress = events(room, "poll.progress")[-1]
+    assert json.loads(progress.payload) == {"poll_id": poll_id, "voted": 2, "eligible": 6}
+    assert progress.audience == "all"
+    assert len(events(room, "poll.voters")) == voters_before  # no voter list with the count
+
+
+def test_staff_learn_who_has_not_voted_in_batches(running_room: Room) -> None:
+    room = running_room
+    poll_id = open_vote(room)
+    voting.take_voters()
+    room.run(room.delegates[0], "poll.cast", poll_id=poll_id, choice="no")
+    room.run(room.delegates[1], "poll.cast", poll_id=poll_id, choice="yes")
+
+    due = voting.take_voters()
+    room.store.write_sync(voting.announce_voters, due)
+
     voters = events(room, "poll.voters")[-1]
     voted = {room.delegates[0].participant_id, room.delegates[1].participant_id}
-    assert progress == {"poll_id": poll_id, "voted": 2, "eligible": 6}
+    assert due == [poll_id]  # both ballots in one batch
     assert voters.audience == "staff"
+    assert set(json.loads(voters.payload)) == {"poll_id", "not_voted"}
     assert set(json.loads(voters.payload)["not_voted"]) == {v.participant_id for v in room.members} - voted
+
+
+def test_an_open_vote_keeps_no_running_tally(running_room: Room) -> None:
+    room = running_room
+    poll_id = open_vote(room)
+    for viewer, choice in zip(room.members, ["yes", "no", "yes"]):
+        room.run(viewer, "poll.cast", poll_id=poll_id, choice=choice)
+
+    poll = room.read(lambda s: s.get(Poll, poll_id))
+    staff_view = room.read(voting.poll_view, poll, True)
+
+    assert (poll.tally_json, poll.result_json, poll.voted) == ("{}", "", 3)
+    assert staff_view["result"] is None
+    assert result(room, poll_id)["final"] is False
+
+
+def test_an_open_vote_cannot_be_recounted(running_room: Room) -> None:
+    room = running_room
+    poll_id = open_vote(room)
+    room.run(room.delegates[0], "poll.cast", poll_id=poll_id, choice="no")
+
+    with pytest.raises(ConflictError) as error:
+        room.read(voting.recount_poll, poll_id)
+    assert error.value.message == "The vote is still open; it can be counted once it is closed."
+
+
+@pytest.mark.parametrize(("cancel", "message"), [
+    (False, "The vote has not been opened; there are no ballots to count."),
+    (True, "The vote was cancelled; its ballots are not counted."),
+])
+def test_a_vote_that_never_closed_cannot_be_recounted(running_room: Room, cancel: bool,
+                                                      message: str) -> None:
+    room = running_room
+    poll_id = prepare(room)
+    if cancel:
+        room.run(room.chair, "poll.open", poll_id=poll_id)
+        room.run(room.delegates[0], "poll.cast", poll_id=poll_id, choice="no")
+        room.run(room.chair, "poll.cancel", poll_id=poll_id, reason="Wrong wording")
+
+    with pytest.raises(ConflictError) as error:
+        room.read(voting.recount_poll, poll_id)
+    assert error.value.message == message
+
+
+def test_the_voter_list_keeps_no_voting_order_and_no_command_id_of_a_secret_ballot(
+        running_room: Room) -> None:
+    room = running_room
+    secret = open_vote(room)
+    named = open_vote(room, mode="named", title="Named")
+    room.run(room.delegates[0], "poll.cast", "tablet-1700000000000", poll_id=secret, choice="no")
+    room.run(room.delegates[0], "poll.cast", "tablet-1700000000001", poll_id=named, choice="no")
+
+    rows = {v.poll_id: v for v in room.read(lambda s: list(s.exec(select(PollVoter))))}
+
+    assert len(rows[secret].id) == 32 and int(rows[secret].id, 16) >= 0
+    assert rows[secret].command_id == ""
+    assert rows[named].command_id == "tablet-1700000000001"
+    with pytest.raises(Exception, match="no such column: rowid"):
+        room.read(lambda s: s.exec(text("SELECT rowid FROM pollvoter")).all())
+
+
+def test_a_secret_ballot_retried_after_a_restart_is_refused_and_still_counted_once(
+        running_room: Room) -> None:
+    room = running_room
+    poll_id = open_vote(room)
+    room.run(room.delegates[0], "poll.cast", "cast-1", poll_id=poll_id, choice="no")
+    voting._recent_secret.clear()  # what a restart forgets
+
+    with pytest.raises(ConflictError) as error:
+        room.run(room.delegates[0], "poll.cast", "cast-1", poll_id=poll_id, choice="no")
+    room.run(room.chair, "poll.close", poll_id=poll_id)
+
+    assert error.value.message == "You have already voted on this motion. Each member has one ballot, and yours is counted."
+    assert result(room, poll_id)["counts"] == {"yes": 0, "no": 1, "abstain": 0}
+
+
+def test_the_staff_snapshot_shows_the_last_announced_voter_list(running_room: Room) -> None:
+    room = running_room
+    poll_id = open_vote(room)
+    everyone = sorted(v.participant_id for v in room.members)
+    room.run(room.delegates[0], "poll.cast", poll_id=poll_id, choice="no")
+    meeting = room.read(lambda s: s.get(Meeting, room.meeting_id))
+
+    before = room.read(voting._snapshot, meeting, room.secretary)["not_voted"][poll_id]
+    room.store.write_sync(voting.announce_voters, [poll_id])
+    after = room.read(voting._snapshot, meeting, room.secretary)["not_voted"][poll_id]
+
+    assert before == everyone  # as announced at the opening, not one ballot later
+    assert after == [p for p in everyone if p != room.delegates[0].participant_id]
 
 
 def test_a_named_vote_publishes_who_chose_what(running_room: Room) -> None:
@@ -532,7 +638,7 @@ def test_european_parliament_results_entered_by_hand_give_the_same_outcome(make_
     assert result(room, poll_id)["outcome"] == stated == "adopted"
 
 
-# -- property: live tally, recount and an independent count agree --------------
+# -- property: the count at the close, the recount and an independent count agree
 
 
 @pytest.fixture
@@ -548,8 +654,8 @@ def property_room(make_room) -> Room:
 @given(choices=st.lists(st.sampled_from(["yes", "no", "abstain", None]), min_size=26, max_size=26),
        rule=st.sampled_from(sorted(MOTION_RULES)), mode=st.sampled_from(["secret", "named"]),
        retries=st.lists(st.integers(0, 25), max_size=5))
-def test_live_tally_recount_and_an_independent_count_agree(property_room: Room, choices, rule,
-                                                           mode, retries) -> None:
+def test_count_at_close_recount_and_an_independent_count_agree(property_room: Room, choices, rule,
+                                                              mode, retries) -> None:
     room = property_room
     poll_id = open_vote(room, rule=rule, mode=mode)
     weights = {3: 2, 7: 3}
@@ -641,6 +747,19 @@ def test_plenary_recount_prints_the_same_result_and_the_ballot_hash(running_room
     assert stored["outcome_text"] in out
     assert f"Ballot set SHA-256: {stored['ballot_hash']}" in out
     assert out.rstrip().endswith("The recount matches the stored result.")
+
+
+def test_plenary_recount_refuses_an_open_vote(running_room: Room, settings, capsys) -> None:
+    from server.cli import main
+
+    poll_id = open_vote(running_room)
+    running_room.run(running_room.delegates[0], "poll.cast", poll_id=poll_id, choice="yes")
+
+    code = main(["--data-dir", str(settings.data_dir), "recount", str(poll_id)])
+
+    captured = capsys.readouterr()
+    assert (code, captured.err.strip()) == (1, "The vote is still open; it can be counted once it is closed.")
+    assert "Yes" not in captured.out
 
 
 def test_plenary_recount_names_an_unknown_vote(settings, client, capsys) -> None:

@@ -9,6 +9,7 @@ the storage order follows the random key, not the arrival).
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
 from sqlalchemy import Column, Text, UniqueConstraint
@@ -107,16 +108,19 @@ class PollVoter(SQLModel, table=True):
     """Who has voted (in person, or through the proxy holder ``cast_by_id``).
 
     One row per voter and poll: the unique constraint is what makes it one
-    ballot each, whatever tablet or retry it comes from.
+    ballot each, whatever tablet or retry it comes from. The key is random and
+    (on SQLite) the table has no rowid, so the rows keep no voting order;
+    ``command_id`` is empty for a secret poll (a client's id may hold a time).
     """
 
-    __table_args__ = (UniqueConstraint("poll_id", "participant_id"),)
+    __table_args__ = (UniqueConstraint("poll_id", "participant_id"),
+                      {"sqlite_with_rowid": False})
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: str = Field(default_factory=lambda: uuid.uuid4().hex, primary_key=True, max_length=32)
     poll_id: int = Field(foreign_key="poll.id", index=True)
     participant_id: int = Field(foreign_key="participant.id")
     cast_by_id: int = Field(foreign_key="participant.id")
-    command_id: str = Field(max_length=64)
+    command_id: str = Field(default="", max_length=64)
 
 
 class Ballot(SQLModel, table=True):

@@ -3,7 +3,8 @@
 Everything that changes the record goes through the same commands as the
 tablets (``execute``); this module only parses, checks who asks, and renders.
 It also runs the small task that tells tablets, a few times a second at most,
-how many ballots have been cast.
+how many ballots have been cast, and staff, every few seconds, who has not
+voted yet.
 """
 
 from __future__ import annotations
@@ -30,6 +31,9 @@ from server.web.api import _json_body
 
 log = logging.getLogger(__name__)
 PROGRESS_INTERVAL = 0.3  # seconds: at most about three progress messages a second
+# seconds between two who-has-not-voted lists for staff: batches of many
+# ballots, so the list never marks the moment of one ballot
+VOTERS_INTERVAL = 5.0
 
 if "floor.js" not in FEATURE_SCRIPTS:
     FEATURE_SCRIPTS.append("floor.js")
@@ -147,21 +151,33 @@ async def checkin_page(request: Request) -> Response:
 # -- coalesced progress --------------------------------------------------------
 
 
-async def announce_progress_forever(store: Any, interval: float = PROGRESS_INTERVAL) -> None:
+async def announce_progress_forever(store: Any, interval: float = PROGRESS_INTERVAL,
+                                    voters_interval: float = VOTERS_INTERVAL) -> None:
+    loop = asyncio.get_running_loop()
+    voters_due = loop.time() + voters_interval
     while True:
         await asyncio.sleep(interval)
-        poll_ids = voting.take_progress()
-        if not poll_ids:
-            continue
-        try:
-            # shielded: stopping the server mid-write must not cancel the job's answer
-            await asyncio.shield(store.write(voting.announce_progress, poll_ids))
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.warning("Announcing vote progress failed; it is tried again.", exc_info=True)
-            for poll_id in poll_ids:
-                voting.mark_progress(poll_id)
+        await _announce(store, voting.announce_progress, voting.take_progress(),
+                        voting.mark_progress)
+        if loop.time() >= voters_due:
+            voters_due = loop.time() + voters_interval
+            await _announce(store, voting.announce_voters, voting.take_voters(),
+                            voting.mark_voters)
+
+
+async def _announce(store: Any, announce: Callable[..., None], poll_ids: list[int],
+                    again: Callable[[int], None]) -> None:
+    if not poll_ids:
+        return
+    try:
+        # shielded: stopping the server mid-write must not cancel the job's answer
+        await asyncio.shield(store.write(announce, poll_ids))
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.warning("Announcing vote progress failed; it is tried again.", exc_info=True)
+        for poll_id in poll_ids:
+            again(poll_id)
 
 
 def start_progress(app: Any) -> Callable[[], None]:

@@ -22,6 +22,7 @@ from websockets.asyncio.client import connect
 
 from server import voting
 from server.app import create_app
+from server.web import floor
 from server.models import Ballot, LoginSession, Participant, Poll, PollVoter
 from server.settings import Settings
 from tests._floor_helpers import (  # noqa: F401  (fixtures)
@@ -142,6 +143,49 @@ def test_recount_over_http_is_for_staff(running_room: Room, logged_in) -> None:
 
     assert staff.json()["matches"] is True
     assert delegate.status_code == 403
+
+
+def test_an_open_vote_is_not_recounted_over_http(running_room: Room, logged_in) -> None:
+    room = running_room
+    poll_id = room.run(room.secretary, "poll.create", title="Biểu quyết")["poll_id"]
+    room.run(room.chair, "poll.open", poll_id=poll_id)
+    room.run(room.delegates[0], "poll.cast", poll_id=poll_id, choice="no")
+
+    answer = logged_in(room.chair).get(f"/api/meetings/{room.meeting_id}/polls/{poll_id}/recount")
+
+    assert answer.status_code == 409
+    assert answer.json()["error"]["message"] == "The vote is still open; it can be counted once it is closed."
+    assert "tally" not in answer.text
+
+
+class _RecordingStore:
+    """Stands in for the Store: records which announcements were written."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, list[int]]] = []
+
+    async def write(self, fn, poll_ids):
+        self.calls.append((fn.__name__, poll_ids))
+
+
+def test_progress_is_coalesced_and_the_voter_list_comes_every_few_seconds() -> None:
+    store = _RecordingStore()
+    voting.take_progress(), voting.take_voters()
+
+    async def run() -> None:
+        task = asyncio.create_task(floor.announce_progress_forever(store, 0.05, 0.25))
+        for _ in range(60):  # a ballot every 10 ms for 0.6 s
+            voting.mark_progress(7)
+            await asyncio.sleep(0.01)
+        task.cancel()
+
+    asyncio.run(run())
+
+    progress = [ids for name, ids in store.calls if name == "announce_progress"]
+    voters = [ids for name, ids in store.calls if name == "announce_voters"]
+    assert 3 <= len(progress) <= 20  # coalesced: far fewer messages than ballots
+    assert 1 <= len(voters) <= 3  # batched: one list per 0.25 s here, 5 s in the room
+    assert floor.VOTERS_INTERVAL >= 3
 
 
 # -- pages ---------------------------------------------------------------------
