@@ -40,11 +40,30 @@ def make_engine(url: str, *, writer: bool = False) -> Engine:
     if not is_sqlite(url):
         return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
-    _configure_sqlite(engine, begin="BEGIN IMMEDIATE" if writer else "BEGIN")
+    _configure_sqlite(engine, begin="BEGIN IMMEDIATE" if writer else "BEGIN", url=url)
     return engine
 
 
-def _configure_sqlite(engine: Engine, begin: str) -> None:
+def database_files(url: str) -> list[Path]:
+    """The SQLite file and its -wal and -shm companions (none for other databases)."""
+    name = url.removeprefix("sqlite:///")
+    if not is_sqlite(url) or name in ("", ":memory:") or name == url:
+        return []
+    path = Path(name)
+    return [path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")]
+
+
+def restrict_database_files(url: str) -> None:
+    # The meeting record (voter lists, ballots, logins) is for the server's user
+    # only. SQLite gives new -wal and -shm files the mode of the database file.
+    for path in database_files(url):
+        try:
+            path.chmod(0o600)
+        except FileNotFoundError:
+            pass
+
+
+def _configure_sqlite(engine: Engine, begin: str, url: str = "") -> None:
     # pysqlite opens transactions on its own schedule, which breaks savepoints;
     # take that over so BEGIN (IMMEDIATE for the writer) is ours.
     @sa_event.listens_for(engine, "connect")
@@ -57,6 +76,7 @@ def _configure_sqlite(engine: Engine, begin: str) -> None:
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
+        restrict_database_files(url)
 
     @sa_event.listens_for(engine, "begin")
     def on_begin(conn: Any) -> None:
@@ -64,8 +84,10 @@ def _configure_sqlite(engine: Engine, begin: str) -> None:
 
 
 def ensure_database_dir(url: str) -> None:
-    if is_sqlite(url):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    """Create the SQLite file's folder, owner-only (0700) when it is new."""
+    files = database_files(url)
+    if files:
+        files[0].parent.mkdir(mode=0o700, parents=True, exist_ok=True)
 
 
 def migrate(url: str) -> None:
@@ -80,6 +102,7 @@ def migrate(url: str) -> None:
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     config.attributes["configure_logger"] = False
     command.upgrade(config, "heads")
+    restrict_database_files(url)
 
 
 class Store:

@@ -137,3 +137,29 @@ def test_a_caller_that_stops_waiting_does_not_stop_the_writer(store):
     blocker.result(timeout=10)
 
     assert store.submit(lambda session: "still writing").result(timeout=10) == "still writing"
+
+
+def test_the_sqlite_files_are_readable_by_their_owner_only(tmp_path):
+    folder = tmp_path / "data" / "db"
+    url = f"sqlite:///{folder / 'p.db'}"
+    migrate(url)
+    store = Store(url)
+    store.write_sync(add_meeting)
+    modes = {path.name: path.stat().st_mode & 0o777 for path in folder.iterdir()}
+    store.close()
+
+    assert folder.stat().st_mode & 0o777 == 0o700
+    assert modes == {"p.db": 0o600, "p.db-wal": 0o600, "p.db-shm": 0o600}
+
+
+def test_an_existing_world_readable_database_is_made_owner_only(tmp_path):
+    url = f"sqlite:///{tmp_path / 'p.db'}"
+    migrate(url)
+    (tmp_path / "p.db").chmod(0o644)
+
+    store = Store(url)
+    store.write_sync(add_meeting)
+    mode = (tmp_path / "p.db").stat().st_mode & 0o777
+    store.close()
+
+    assert mode == 0o600
