@@ -64,3 +64,5 @@ TOO_DEEP = (
 OUTSIDE = 'The file "{path}" lies outside the folder of the agenda file; copy it into that folder and refer to the copy.'
 NOT_FOUND = 'The file "{path}" was not found; check its name and folder, relative to the agenda file.'
 NOT_PDF = 'The document "{path}" is not a PDF file; convert it to PDF and attach the PDF instead.'
+TOML_TOO_DEEP = "The file {name} nests arrays or tables too deeply to be an agenda; check it for a runaway [[ or [ and fix the structure."
+IS_FOLDER = "{name} is a folder, not an agenda file; give the path of the meeting.toml inside it."

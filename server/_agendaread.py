@@ -24,6 +24,7 @@ from server._agendaspec import (
     ItemSpec,
     MeetingSpec,
 )
+from server._floorsettings import check_settings
 
 FORMAT = 1
 TOP_FIELDS = ("format", "meeting", "participants", "participants_csv", "items")
@@ -63,6 +64,9 @@ def parse_agenda(path: Path) -> tuple[MeetingSpec | None, list[AgendaProblem]]:
 def load_toml(reader: FieldReader, path: Path) -> dict[str, Any] | None:
     try:
         raw = path.read_bytes()
+    except IsADirectoryError:
+        reader.report(path.name, msg.IS_FOLDER.format(name=path.name))
+        return None
     except OSError:
         reader.report(path.name, msg.NO_FILE.format(name=path.name))
         return None
@@ -76,6 +80,9 @@ def load_toml(reader: FieldReader, path: Path) -> dict[str, Any] | None:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         report_syntax(reader, path.name, text, str(error))
+        return None
+    except RecursionError:  # arrays or tables nested thousands deep
+        reader.report(path.name, msg.TOML_TOO_DEEP.format(name=path.name))
         return None
 
 
@@ -214,7 +221,11 @@ def read_settings(
     if not isinstance(settings, dict):
         reader.wrong_type(place, "settings", "a table", settings)
         return {}
-    return clean_tree(settings)
+    cleaned = clean_tree(settings)
+    # The meeting floor documents these settings (docs/floor.md) and checks them.
+    for where, message in check_settings(cleaned):
+        reader.report(where, message)
+    return cleaned
 
 
 def read_items(

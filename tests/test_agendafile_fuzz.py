@@ -60,3 +60,17 @@ def test_random_structures_are_read_or_refused_with_problems(tmp_path, doc):
         read_agenda(path)
     except AgendaFileError as exc:
         assert exc.problems and all(p.message for p in exc.problems)
+
+
+def test_arrays_nested_thousands_deep_are_one_problem(tmp_path):
+    path = _write(tmp_path, ("format = 1\nx = " + "[" * 5000 + "]" * 5000 + "\n").encode())
+
+    problems = check_agenda(path)
+
+    assert [p.message for p in problems] == ["The file fuzz.toml nests arrays or tables too deeply to be an agenda; check it for a runaway [[ or [ and fix the structure."]
+
+
+def test_a_folder_instead_of_a_file_says_so(tmp_path):
+    problems = check_agenda(tmp_path)
+
+    assert problems[0].message == f"{tmp_path.name} is a folder, not an agenda file; give the path of the meeting.toml inside it."
