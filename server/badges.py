@@ -14,6 +14,11 @@ Rules:
 - Cards come in the order of delegation, then name, in the Vietnamese order.
 - Re-issuing a lost card gives a new access code: the old code and every
   session opened with it stop working.
+- Cards with the code also print the login address (``<base url>/login``) beside
+  it, for a delegate without a QR scanner to type.
+- The cards of the organizer, chair, secretaries and staff of the body hold
+  codes with staff rights: only the organizer prints or re-issues them. Anyone
+  else printing all cards gets the others; asking for one of these is refused.
 """
 
 from __future__ import annotations
@@ -33,14 +38,14 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlmodel import Session, col, select
 
 from server.access import reissue_code
-from server.errors import InvalidInputError, NotFoundError
+from server.errors import InvalidInputError, NotAllowedError, NotFoundError
 from server.eventlog import AUDIENCE_STAFF, record_event
 from server.i18n import translations
 from server.imports.vietnamese import name_key, text_key
 from server.meetings import get_meeting
 from server.models import Meeting, Participant
 from server.organization import ensure_not_archived, seats_of
-from server.staff import Actor, record_change
+from server.staff import Actor, record_change, staff_participants
 
 log = logging.getLogger(__name__)
 TEMPLATE_DIR = Path(__file__).parent / "templates"
@@ -49,6 +54,9 @@ PT_TO_MM = 25.4 / 72
 LINE_HEIGHT = 1.15
 NAME_SIZES = [x / 2 for x in range(36, 11, -1)]  # 18pt down to 6pt
 MAX_NAME_LINES = 3
+ADDRESS_SIZES = [6.0, 5.5, 5.0, 4.5]
+ADDRESS_LINES = 3
+STAFF_CARDS_REFUSED = "You may not print or re-issue the card of {name}: only the organizer does that for the organizer, chair, secretaries and staff, whose codes log in with their rights."
 
 
 @dataclass(frozen=True)
@@ -129,7 +137,9 @@ class BadgeSheet:
     layout: Layout
     language: str
     show_code: bool
+    login_address: FittedText | None = None
     cards: list[Card] = field(default_factory=list)
+    left_out: list[int] = field(default_factory=list)  # staff cards not printed
 
     @property
     def pages(self) -> list[list[Card]]:
@@ -242,7 +252,12 @@ def _cut(text: str, size: float, width_mm: float, room: int) -> list[str]:
 
 
 def login_link(base_url: str, code: str) -> str:
-    return f"{base_url.rstrip('/')}/login?code={code}"
+    return f"{login_address(base_url)}?code={code}"
+
+
+def login_address(base_url: str) -> str:
+    """Where a code is typed by hand: the login page."""
+    return f"{base_url.rstrip('/')}/login"
 
 
 def qr_data_uri(data: str) -> str:
@@ -319,12 +334,18 @@ def badge_sheet(
     participant_ids: list[int] | None = None,
     show_code: bool = True,
     language: str | None = None,
+    *,
+    staff_cards: bool = True,
 ) -> BadgeSheet:
-    """Everything the PDF shows, read in one go."""
+    """Everything the PDF shows, read in one go. Without ``staff_cards`` the cards
+    that log in with staff rights are left out, or refused when asked for."""
     layout = get_layout(layout_name)
     meeting = get_meeting(session, meeting_id)
     language = language or meeting.language
     people = _people(session, meeting_id, participant_ids)
+    left_out: list[int] = []
+    if not staff_cards:
+        people, left_out = _without_staff(session, meeting_id, people, participant_ids)
     seats = seats_of(session, meeting_id)
     box = _name_box(layout)
     sheet = BadgeSheet(
@@ -335,6 +356,16 @@ def badge_sheet(
         layout,
         language,
         show_code,
+        fit_text(
+            login_address(base_url),
+            _qr_mm(layout),
+            ADDRESS_LINES * ADDRESS_SIZES[0] * LINE_HEIGHT * PT_TO_MM,
+            ADDRESS_SIZES,
+            ADDRESS_LINES,
+        )
+        if show_code
+        else None,
+        left_out=left_out,
     )
     for person in people:
         sheet.cards.append(
@@ -371,6 +402,32 @@ def _people(
     if ids is not None and len(people) != len(set(ids)):
         raise NotFoundError("Some of these participants are not in this meeting.")
     return sorted(people, key=lambda p: (text_key(p.group_name), name_key(p.name)))
+
+
+def _without_staff(
+    session: Session,
+    meeting_id: int,
+    people: list[Participant],
+    asked: list[int] | None,
+) -> tuple[list[Participant], list[int]]:
+    staff = staff_participants(session, meeting_id)
+    if asked is not None:
+        for person in people:
+            if person.id in staff:
+                raise NotAllowedError(STAFF_CARDS_REFUSED, name=person.name)
+    kept = [p for p in people if p.id not in staff]
+    return kept, [p.id for p in people if p.id in staff]
+
+
+def ensure_may_reissue(
+    session: Session, meeting_id: int, participant_id: int, staff_cards: bool
+) -> None:
+    """Refuse to re-issue a staff card for anyone but the organizer."""
+    person = session.get(Participant, participant_id)
+    if staff_cards or person is None or person.meeting_id != meeting_id:
+        return
+    if participant_id in staff_participants(session, meeting_id):
+        raise NotAllowedError(STAFF_CARDS_REFUSED, name=person.name)
 
 
 def _qr_mm(layout: Layout) -> float:

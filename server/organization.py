@@ -21,6 +21,7 @@ import re
 import secrets
 import unicodedata
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
@@ -253,6 +254,20 @@ def archive_meeting(session: Session, meeting_id: int, actor: Actor) -> MeetingR
 
 
 # -- copy ----------------------------------------------------------------------
+
+
+def parse_local_start(value: object, zone: str) -> datetime | None:
+    """A start typed as the meeting's local time ("2025-03-10T08:00")."""
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        raise InvalidInputError(
+            "The start {value} is not a date and time such as 2025-03-10T08:00.",
+            value=value,
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(zone))
 
 
 def copy_meeting(

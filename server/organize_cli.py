@@ -4,8 +4,8 @@ meeting, copy a meeting, print badges and access cards, archive."""
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
-from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -76,6 +76,30 @@ def _run(settings: Settings, job) -> int:
         store.close()
 
 
+def read_file(path: Path) -> bytes:
+    """The bytes of ``path``, or one sentence saying what to fix."""
+    from server.errors import InvalidInputError
+
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise InvalidInputError(
+            "There is no file {path}. Check the name and the folder, and try again.",
+            path=path,
+        ) from None
+    except IsADirectoryError:
+        raise InvalidInputError(
+            "{path} is a folder, not a file. Give the path of the file itself.",
+            path=path,
+        ) from None
+    except OSError as exc:
+        raise InvalidInputError(
+            "The file {path} cannot be read ({reason}). Check that it exists and that you may read it.",
+            path=path,
+            reason=exc.strerror or exc.__class__.__name__,
+        ) from None
+
+
 def _meeting_id(store, ref: str) -> int:
     from server.meetings import find_meeting
 
@@ -83,19 +107,21 @@ def _meeting_id(store, ref: str) -> int:
 
 
 def cmd_import_participants(args: argparse.Namespace, settings: Settings) -> int:
-    from server.imports.participants import commit_participants, preview_participants
+    from server.imports.participants import (
+        commit_participants,
+        keep_preview,
+        read_participant_file,
+    )
     from server.staff import COMMAND_LINE
 
     def job(store) -> int:
         meeting_id = _meeting_id(store, args.meeting)
-        preview = store.write_sync(
-            preview_participants,
-            meeting_id,
-            args.file.read_bytes(),
-            args.file.name,
-            COMMAND_LINE,
-        )
+        preview = read_participant_file(read_file(args.file), args.file.name)
+        preview = store.write_sync(keep_preview, meeting_id, preview, COMMAND_LINE)
         print_preview(preview)
+        if not preview["rows"]:
+            print("The file has no participant rows; nothing was imported.", file=sys.stderr)
+            return 1
         if not preview["can_commit"]:
             print(
                 f"{preview['errors']} problem(s) found; nothing was imported.",
@@ -103,6 +129,7 @@ def cmd_import_participants(args: argparse.Namespace, settings: Settings) -> int
             )
             return 1
         if args.check:
+            print(_fine(preview))
             return 0
         counts = store.write_sync(
             commit_participants, meeting_id, preview["import_id"], COMMAND_LINE
@@ -121,7 +148,10 @@ def print_preview(preview: dict) -> None:
         f"({preview['kind']}, {preview['encoding']}), header in row {preview['header_row']}."
     )
     if preview["ignored_columns"]:
-        print("Not imported: " + ", ".join(preview["ignored_columns"]))
+        print(
+            "Columns left out (their headings are not ones Plenary knows): "
+            + ", ".join(preview["ignored_columns"])
+        )
     for row in preview["rows"]:
         for name, cell in row["cells"].items():
             for problem in cell["problems"]:
@@ -131,12 +161,25 @@ def print_preview(preview: dict) -> None:
                     )
 
 
+def _fine(preview: dict) -> str:
+    """What ``--check`` says of a file without errors."""
+    rows = preview["rows"]
+    updates = sum(1 for row in rows if row["status"] == "update")
+    warnings = preview["warnings"]
+    notice = f", with {warnings} warning(s) listed above" if warnings else ""
+    return (
+        f"The file is fine{notice}: its {len(rows)} rows can be imported "
+        f"({len(rows) - updates} new, {updates} updated). Nothing was imported; "
+        "run the command again without --check to import them."
+    )
+
+
 def cmd_import_openslides(args: argparse.Namespace, settings: Settings) -> int:
     from server.imports import openslides
     from server.staff import COMMAND_LINE
 
     def job(store) -> int:
-        data = args.file.read_bytes()
+        data = read_file(args.file)
         if data.lstrip(b"\xef\xbb\xbf \r\n\t")[:1] == b"{":
             result = store.write_sync(
                 openslides.import_export, data, COMMAND_LINE, args.timezone
@@ -188,19 +231,12 @@ def print_report(result: dict) -> None:
 
 def cmd_copy(args: argparse.Namespace, settings: Settings) -> int:
     from server.meetings import get_meeting
-    from server.organization import copy_meeting
+    from server.organization import copy_meeting, parse_local_start
     from server.staff import COMMAND_LINE
 
     def job(store) -> int:
         source = store.read_sync(get_meeting, _meeting_id(store, args.meeting))
-        start = None
-        if args.start:
-            start = datetime.fromisoformat(args.start)
-            start = (
-                start
-                if start.tzinfo
-                else start.replace(tzinfo=ZoneInfo(source.timezone))
-            )
+        start = parse_local_start(args.start, source.timezone)
         copy = store.write_sync(
             lambda session: copy_meeting(
                 session,
@@ -224,6 +260,8 @@ def cmd_copy(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_badges(args: argparse.Namespace, settings: Settings) -> int:
     from server.badges import badge_sheet, render_pdf
 
+    quiet_pdf_logs()
+
     def job(store) -> int:
         sheet = store.read_sync(
             badge_sheet,
@@ -245,6 +283,12 @@ def cmd_badges(args: argparse.Namespace, settings: Settings) -> int:
         return 0
 
     return _run(settings, job)
+
+
+def quiet_pdf_logs() -> None:
+    """WeasyPrint and fontTools tell at INFO level about every font they load."""
+    for name in ("weasyprint", "fontTools"):
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def cmd_archive(args: argparse.Namespace, settings: Settings) -> int:

@@ -24,6 +24,7 @@ from server.errors import InvalidInputError, NotAllowedError
 from server.models import (
     MeetingRecord,
     OrganizerChange,
+    Participant,
     ParticipantProfile,
     StaffRole,
 )
@@ -47,12 +48,23 @@ ALLOWED: dict[str, tuple[frozenset[str], str]] = {
     "meeting.archive": (frozenset({"organizer"}), "archive a meeting"),
     "openslides.import": (frozenset({"organizer"}), "import a meeting from OpenSlides"),
     "staff.assign": (frozenset({"organizer"}), "give staff roles"),
+    "participants.staff_roles": (
+        frozenset({"organizer"}),
+        "give or change the roles organizer, chair or secretary",
+    ),
+    # access cards and badges of the organizer, chair and secretaries hold
+    # codes that log in with their rights (their QR code holds the code too)
+    "cards.staff": (
+        frozenset({"organizer"}),
+        "print the cards of the organizer, chair or secretaries",
+    ),
     "organize.view": (
         frozenset({"organizer", "secretary", "technician"}),
         "open the organizer pages",
     ),
 }
 MEETING_ROLE_AS_STAFF = {"organizer": "organizer", "secretary": "secretary"}
+STAFF_MEETING_ROLES = frozenset({"organizer", "chair", "secretary"})
 
 
 @dataclass(frozen=True)
@@ -97,6 +109,29 @@ def _person_of(session: Session, participant_id: int | None) -> int | None:
         return None
     profile = session.get(ParticipantProfile, participant_id)
     return profile.person_id if profile else None
+
+
+def staff_participants(session: Session, meeting_id: int) -> set[int]:
+    """Participants whose access code logs in with staff rights: the organizer,
+    chair and secretaries of the meeting, and holders of a staff role in its body."""
+    stmt = select(Participant.id).where(
+        Participant.meeting_id == meeting_id,
+        col(Participant.role).in_(STAFF_MEETING_ROLES),
+    )
+    found = set(session.exec(stmt))
+    body_id = body_of_meeting(session, meeting_id)
+    if body_id is not None:
+        holders = (
+            select(ParticipantProfile.participant_id)
+            .join(
+                StaffRole,
+                StaffRole.person_id == ParticipantProfile.person_id,
+            )
+            .join(Participant, Participant.id == ParticipantProfile.participant_id)
+            .where(StaffRole.body_id == body_id, Participant.meeting_id == meeting_id)
+        )
+        found.update(session.exec(holders))
+    return found
 
 
 def can(session: Session, viewer: Viewer, action: str) -> bool:

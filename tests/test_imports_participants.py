@@ -7,7 +7,11 @@ import pytest
 from sqlmodel import select
 
 from server.errors import ConflictError, InvalidInputError, NotFoundError
-from server.imports.participants import commit_participants, preview_participants
+from server.imports.participants import (
+    commit_participants,
+    keep_preview,
+    read_participant_file,
+)
 from server.models import Participant, ParticipantProfile, Person
 from server.staff import COMMAND_LINE
 from tests import _organize_fixtures
@@ -17,10 +21,9 @@ from tests._participant_files import HEADER, PEOPLE, csv_text, encode, xlsx_byte
 org_store = _organize_fixtures.org_store  # the fixture, under its own name
 
 
-def preview(store, meeting_id, data, filename="dai-bieu.csv"):
-    return store.write_sync(
-        preview_participants, meeting_id, data, filename, COMMAND_LINE
-    )
+def preview(store, meeting_id, data, filename="dai-bieu.csv", organizer=True):
+    read = read_participant_file(data, filename)
+    return store.write_sync(keep_preview, meeting_id, read, COMMAND_LINE, organizer)
 
 
 def commit(store, meeting_id, import_id):

@@ -10,8 +10,21 @@ Rules:
 - Errors: a missing name, an unknown role, an email that is not one, a seat
   given twice, the same person twice, one person in two delegations, a formula
   without a saved result.
+- Error: a cell with control characters (NUL and the like, which no name
+  holds and PostgreSQL refuses); the preview shows the cell without them.
 - Warning: two rows with the same name in different delegations and nothing
   else (ID number or email) to tell whether they are the same person.
+- Warning: a cell that begins with =, +, - or @, which a spreadsheet could run
+  as a formula. It is imported as written; CSV exports neutralise it
+  (``tables.spreadsheet_safe``).
+- An empty role keeps the role of someone already in the meeting; a new
+  participant without a role is a delegate.
+- Only the organizer may give or take away the roles organizer, chair and
+  secretary: for anyone else, such a row is an error, and a preview that
+  changes them cannot be committed by them.
+- Reading the file (``read_participant_file``) needs no database: the web
+  handler and the command line run it before they ask the single writer to
+  keep the preview (``keep_preview``), so a big file never holds up writes.
 - The commit imports every row or none. A person already registered is found
   again (ID number, then email, then exact name); a person already taking part
   in the meeting is updated and keeps their access code; everyone else gets a
@@ -28,22 +41,26 @@ from typing import Any
 from sqlmodel import Session, select
 
 from server.access import new_access_code
-from server.errors import ConflictError, InvalidInputError, NotFoundError
+from server.errors import (
+    ConflictError,
+    InvalidInputError,
+    NotAllowedError,
+    NotFoundError,
+)
 from server.eventlog import AUDIENCE_ALL, record_event
-from server.imports.tables import SourceRow, Table, read_table
+from server.imports.tables import FORMULA_STARTS, SourceRow, Table, read_table
 from server.imports.vietnamese import fold
-from server.models import Participant, ParticipantImport, ParticipantProfile
+from server.models import Participant, ParticipantImport, ParticipantProfile, Person
 from server.organization import (
     add_member,
     clean_name,
     ensure_not_archived,
-    find_person,
     link_participant,
     meeting_record,
     register_person,
     seats_of,
 )
-from server.staff import Actor, record_change
+from server.staff import STAFF_MEETING_ROLES, Actor, record_change
 
 FIELDS = ("name", "role", "group", "seat", "number", "title", "email", "ref")
 # folded headings (see vietnamese.fold) -> field
@@ -117,6 +134,7 @@ ROLE_WORDS = {
 }
 HEADER_SEARCH_ROWS = 20
 MAX_NAME = 200
+LOOKUP_CHUNK = 500  # values per IN (...) when finding people again
 
 
 @dataclass
@@ -199,16 +217,38 @@ def read_rows(table: Table, header: int, columns: dict[int, str]) -> list[Previe
 def _read_row(source: SourceRow, columns: dict[int, str]) -> PreviewRow:
     values: dict[str, str] = {}
     notes: dict[str, str] = {}
+    controls: set[str] = set()
     for col, name in columns.items():
         text = source.values[col] if col < len(source.values) else ""
-        values[name] = " ".join(text.split()) if name != "title" else text.strip()
+        clean = _without_controls(text)
+        if clean != text:
+            controls.add(_cell_of(name))
+        values[name] = " ".join(clean.split()) if name != "title" else clean.strip()
         if col in source.notes:
             notes[name] = source.notes[col]
     row = PreviewRow(source.number, {})
     row.values = _combine_name(values)
     for name, note in notes.items():
-        _note_cell(row, "name" if name in ("family", "given") else name, note)
+        _note_cell(row, _cell_of(name), note)
+    for name in sorted(controls):
+        row.add(
+            name,
+            "error",
+            "This cell holds control characters (such as NUL) that no name or text may contain. Delete them in the file and upload it again.",
+        )
     return row
+
+
+def _cell_of(name: str) -> str:
+    """The preview column of a file column: family and given names make the name."""
+    return "name" if name in ("family", "given") else name
+
+
+def _without_controls(text: str) -> str:
+    """``text`` without control characters other than line breaks and tabs."""
+    if text.isprintable():
+        return text
+    return "".join(ch for ch in text if ch.isprintable() or ch.isspace())
 
 
 def _combine_name(values: dict[str, str]) -> dict[str, str]:
@@ -252,10 +292,22 @@ def check_row(row: PreviewRow) -> None:
             'Unknown role "{role}": write delegate, chair, secretary, organizer or guest (đại biểu, chủ tọa, thư ký, ban tổ chức, khách mời).',
             role=role,
         )
-    row.values["role"] = ROLE_WORDS.get(_heading(role), role) if role else "delegate"
+    row.values["role"] = ROLE_WORDS.get(_heading(role), role) if role else ""
     email = row.values.get("email", "")
     if email and ("@" not in email or " " in email or email.startswith("@")):
         row.add("email", "error", '"{email}" is not an email address.', email=email)
+    _warn_formulas(row)
+
+
+def _warn_formulas(row: PreviewRow) -> None:
+    for column, value in row.values.items():
+        if value.startswith(FORMULA_STARTS) and column != "role":
+            row.add(
+                column,
+                "warning",
+                'This cell begins with "{char}", so a spreadsheet could run it as a formula. It is imported as written; files exported from Plenary put an apostrophe before it.',
+                char=value[0],
+            )
 
 
 def check_duplicates(rows: list[PreviewRow]) -> None:
@@ -374,13 +426,22 @@ def build_preview(table: Table, filename: str) -> dict[str, Any]:
     }
 
 
-def preview_participants(
-    session: Session, meeting_id: int, data: bytes, filename: str, actor: Actor
+def read_participant_file(data: bytes, filename: str) -> dict[str, Any]:
+    """Read and check a file on its own; CPU work only, run it outside the writer."""
+    return build_preview(read_table(data, filename), filename)
+
+
+def keep_preview(
+    session: Session,
+    meeting_id: int,
+    preview: dict[str, Any],
+    actor: Actor,
+    may_change_staff_roles: bool = True,
 ) -> dict[str, Any]:
-    """Read and check a file, keep the preview, and return it with its id."""
+    """Check a read file against the meeting, keep the preview, return it with its id."""
     ensure_not_archived(session, meeting_id)
-    preview = build_preview(read_table(data, filename), filename)
-    _mark_existing(session, meeting_id, preview)
+    filename = preview["filename"]
+    _mark_existing(session, meeting_id, preview, may_change_staff_roles)
     stored = ParticipantImport(
         meeting_id=meeting_id,
         filename=filename[:200],
@@ -392,45 +453,162 @@ def preview_participants(
     return {"import_id": stored.id, **preview}
 
 
-def _mark_existing(session: Session, meeting_id: int, preview: dict[str, Any]) -> None:
-    """Rows that update a participant already in the meeting; seats already taken."""
+def _mark_existing(
+    session: Session,
+    meeting_id: int,
+    preview: dict[str, Any],
+    may_change_staff_roles: bool,
+) -> None:
+    """Rows that update a participant already in the meeting; seats already taken;
+    roles: kept when empty, staff roles changed only by the organizer."""
     existing = _participants_by_identity(session, meeting_id)
+    registered = _registered_in_meeting(session, meeting_id, preview["rows"])
     seats = {
         seat.upper(): pid for pid, seat in seats_of(session, meeting_id).items() if seat
     }
+    preview["changes_staff_roles"] = False
     for row in preview["rows"]:
         values = {name: cell["value"] for name, cell in row["cells"].items()}
-        match = _existing_participant(session, meeting_id, existing, row["row"], values)
+        match = existing.get(_identity(PreviewRow(row["row"], values)))
+        match = match or _registered_match(registered, values)
         if match is not None and row["status"] != "error":
             row["status"] = "update"
+        _settle_role(preview, row, match, may_change_staff_roles)
         seat = values.get("seat", "").upper()
         holder = seats.get(seat)
         if seat and holder is not None and (match is None or match.id != holder):
-            problem = Problem(
-                "error",
+            _add_error(
+                preview,
+                row,
+                "seat",
                 "Seat {seat} is already given to another participant of this meeting.",
-                {"seat": values["seat"]},
+                seat=values["seat"],
             )
-            row["cells"]["seat"]["problems"].append(problem.as_dict())
-            row["status"] = "error"
-            preview["errors"] += 1
-            preview["can_commit"] = False
 
 
-def _existing_participant(
-    session: Session,
-    meeting_id: int,
-    existing: dict,
-    number: int,
-    values: dict[str, str],
-) -> Participant | None:
-    found = existing.get(_identity(PreviewRow(number, values)))
-    if found is None and values.get("name"):
-        person = find_person(
-            session, values["name"], values.get("email", ""), values.get("ref", "")
+def _add_error(
+    preview: dict[str, Any], row: dict[str, Any], column: str, template: str, **params
+) -> None:
+    row["cells"][column]["problems"].append(
+        Problem("error", template, params).as_dict()
+    )
+    row["status"] = "error"
+    preview["errors"] += 1
+    preview["can_commit"] = False
+
+
+def _settle_role(
+    preview: dict[str, Any],
+    row: dict[str, Any],
+    match: Participant | None,
+    may_change_staff_roles: bool,
+) -> None:
+    cell = row["cells"]["role"]
+    before = match.role if match is not None else None
+    cell["value"] = cell["value"] or before or "delegate"
+    after = cell["value"]
+    if after == before or not ({after, before} & STAFF_MEETING_ROLES):
+        return
+    preview["changes_staff_roles"] = True
+    if may_change_staff_roles:
+        return
+    if before in STAFF_MEETING_ROLES:
+        _add_error(
+            preview,
+            row,
+            "role",
+            "This person is {role} of this meeting, and only the organizer may change that role. Leave the role empty to keep it.",
+            role=before,
         )
-        found = _by_person(session, meeting_id, person.id) if person else None
+    else:
+        _add_error(
+            preview,
+            row,
+            "role",
+            "Only the organizer may make someone {role}. Write delegate or guest, or leave this row to the organizer.",
+            role=after,
+        )
+
+
+Registered = dict[str, Participant]
+
+
+def _registered_in_meeting(
+    session: Session, meeting_id: int, rows: list[dict[str, Any]]
+) -> Registered:
+    """Participants of the meeting found through the registry, as ``find_person``
+    finds people: by ID number, by email, or by exact name when neither is given.
+    A few queries for the whole file instead of a few per row."""
+    refs, emails, names = set(), set(), set()
+    for row in rows:
+        values = {name: cell["value"] for name, cell in row["cells"].items()}
+        if values.get("ref"):
+            refs.add(values["ref"])
+        if values.get("email"):
+            emails.add(values["email"].lower())
+        if values.get("name") and not values.get("ref") and not values.get("email"):
+            names.add(clean_name(values["name"]))
+    people: dict[str, int] = {}
+    for key, column, wanted in (
+        ("ref", Person.ref, refs),
+        ("email", Person.email, emails),
+        ("name", Person.name, names),
+    ):
+        for person in _people_where(session, column, wanted, key == "name"):
+            value = getattr(person, key)
+            people.setdefault(f"{key}:{value}", person.id)
+    in_meeting = _participants_by_person(session, meeting_id, set(people.values()))
+    return {
+        key: in_meeting[person_id]
+        for key, person_id in people.items()
+        if person_id in in_meeting
+    }
+
+
+def _people_where(
+    session: Session, column: Any, wanted: set[str], unidentified: bool
+) -> list[Person]:
+    found: list[Person] = []
+    values = sorted(wanted)
+    for start in range(0, len(values), LOOKUP_CHUNK):
+        stmt = select(Person).where(column.in_(values[start : start + LOOKUP_CHUNK]))
+        if unidentified:
+            stmt = stmt.where(Person.ref == "", Person.email == "")
+        found.extend(session.exec(stmt.order_by(Person.id)))
     return found
+
+
+def _participants_by_person(
+    session: Session, meeting_id: int, person_ids: set[int]
+) -> dict[int, Participant]:
+    if not person_ids:
+        return {}
+    stmt = (
+        select(ParticipantProfile.person_id, Participant)
+        .join(Participant, Participant.id == ParticipantProfile.participant_id)
+        .where(Participant.meeting_id == meeting_id)
+    )
+    return {
+        person_id: participant
+        for person_id, participant in session.exec(stmt)
+        if person_id in person_ids
+    }
+
+
+def _registered_match(
+    registered: Registered, values: dict[str, str]
+) -> Participant | None:
+    """The participant ``find_person`` would lead to, from the preloaded registry."""
+    if not values.get("name"):
+        return None
+    ref, email = values.get("ref", ""), values.get("email", "").lower()
+    if ref and f"ref:{ref}" in registered:
+        return registered[f"ref:{ref}"]
+    if email and f"email:{email}" in registered:
+        return registered[f"email:{email}"]
+    if ref or email:
+        return None
+    return registered.get("name:" + clean_name(values["name"]))
 
 
 def _participants_by_identity(
@@ -462,7 +640,11 @@ def get_import(session: Session, meeting_id: int, import_id: int) -> Participant
 
 
 def commit_participants(
-    session: Session, meeting_id: int, import_id: int, actor: Actor
+    session: Session,
+    meeting_id: int,
+    import_id: int,
+    actor: Actor,
+    may_change_staff_roles: bool = True,
 ) -> dict[str, int]:
     """Import every row of a checked preview, or none of them."""
     ensure_not_archived(session, meeting_id)
@@ -472,6 +654,10 @@ def commit_participants(
             "This file was already imported. Upload it again to import it once more."
         )
     preview = json.loads(stored.preview_json)
+    if preview.get("changes_staff_roles") and not may_change_staff_roles:
+        raise NotAllowedError(
+            "You may not import this file: it gives or changes the roles organizer, chair or secretary, and only the organizer may do that."
+        )
     if not preview["can_commit"]:
         raise ConflictError(
             "Problems left in the file: {count}. Correct them in the file and upload it again.",

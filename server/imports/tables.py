@@ -14,6 +14,12 @@ Rules:
   covers, and the cell is marked as taken from the merged range.
 - Empty rows are skipped; each row keeps the number it has in the file.
 - A file larger than ``MAX_BYTES`` or with more than ``MAX_ROWS`` rows is refused.
+- Only the first ``MAX_COLUMNS`` columns are read: a value further right, or
+  more than ``MAX_CELLS`` cells in all, refuses the file. (A workbook can name
+  cell XFD1 in a few bytes; read as it is, every row would grow to 16,384
+  cells.) The sheet's declared dimension is not trusted.
+- Reading is plain CPU work without the database: callers run it outside the
+  single writer thread.
 """
 
 from __future__ import annotations
@@ -31,8 +37,20 @@ from server.errors import InvalidInputError
 
 MAX_BYTES = 25 * 1024 * 1024
 MAX_ROWS = 10_000
+MAX_COLUMNS = 50
+MAX_CELLS = MAX_ROWS * MAX_COLUMNS
 MAX_SHEET_XML = 600 * 1024 * 1024  # uncompressed; a bigger sheet is a zip bomb
+MAX_PART_XML = 100 * 1024 * 1024  # any other part of a workbook (shared strings …)
 SEPARATORS = ";,\t"
+FORMULA_STARTS = ("=", "+", "-", "@")  # what a spreadsheet may run as a formula
+
+
+def spreadsheet_safe(value: object) -> object:
+    """A value for a CSV export: text a spreadsheet would run as a formula gets
+    an apostrophe before it and is shown as written; anything else is unchanged."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS + ("\t", "\r")):
+        return "'" + value
+    return value
 
 
 @dataclass
@@ -102,12 +120,14 @@ def read_csv(data: bytes) -> Table:
     text, encoding = decode(data)
     text = unicodedata.normalize("NFC", text)
     separator = sniff_separator(text)
+    if text.count(separator) > MAX_CELLS:
+        _refuse_cells()
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator)
     rows: list[SourceRow] = []
     line = 1
     for record in reader:
         number, line = line, reader.line_num + 1
-        values = [value.strip() for value in record]
+        values = [value.strip() for value in _first_columns(record, number)]
         if any(values):
             rows.append(SourceRow(number, values))
             _ensure_row_limit(rows)
@@ -142,6 +162,28 @@ def _count_outside_quotes(line: str, separator: str) -> int:
     return sum(part.count(separator) for part in line.split('"')[0::2])
 
 
+def _first_columns(record: list[str], number: int) -> list[str]:
+    """The first MAX_COLUMNS fields of a CSV record; a value further right refuses the file."""
+    for index in range(MAX_COLUMNS, len(record)):
+        if record[index].strip():
+            raise InvalidInputError(
+                "Row {row} has a value in column {column}, but a participant list may use only the first {limit} columns. Delete the columns after column {limit} and try again.",
+                row=number,
+                column=index + 1,
+                limit=MAX_COLUMNS,
+            )
+    return record[:MAX_COLUMNS]
+
+
+def _refuse_cells() -> None:
+    raise InvalidInputError(
+        "The file has more than {limit} cells. A participant list has at most {rows} rows of {columns} columns: split it into smaller files.",
+        limit=f"{MAX_CELLS:,}",
+        rows=f"{MAX_ROWS:,}",
+        columns=MAX_COLUMNS,
+    )
+
+
 def _ensure_row_limit(rows: list[SourceRow]) -> None:
     if len(rows) > MAX_ROWS:
         raise InvalidInputError(
@@ -157,6 +199,9 @@ _CELL_WITH_FORMULA = re.compile(
     rb'<c r="([A-Z]+)(\d+)"[^>]*>\s*<f[^>]*(?:/>|>[^<]*</f>)\s*(<v>[^<]|<v></v>|<v/>|</c>)'
 )
 _UNSAVED = (b"<v></v>", b"<v/>", b"</c>")
+# a cell's start tag (with or without a namespace prefix) and its reference
+_CELL_TAG = re.compile(rb"<(?:\w+:)?c(?=[\s>/])([^>]*)>")
+_CELL_REF = re.compile(rb'\br="([A-Z]{1,3})(\d+)"')
 
 
 @dataclass
@@ -166,17 +211,23 @@ class SheetScan:
     merges: set[tuple[int, int, int, int]] = field(default_factory=set)
     unsaved_formulas: set[tuple[int, int]] = field(default_factory=set)
     formulas: set[tuple[int, int]] = field(default_factory=set)
+    cells: int = 0
+
+
+def _unreadable() -> InvalidInputError:
+    return InvalidInputError(
+        "The file cannot be read as an Excel workbook. Open it in Excel, save it again as .xlsx, and try again."
+    )
 
 
 def read_xlsx(data: bytes) -> Table:
     from openpyxl import load_workbook
 
+    _check_parts(data)
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception:
-        raise InvalidInputError(
-            "The file cannot be read as an Excel workbook. Open it in Excel, save it again as .xlsx, and try again."
-        ) from None
+        raise _unreadable() from None
     try:
         sheet = book.worksheets[0]
         scan = scan_sheet(data, _sheet_part(book))
@@ -192,8 +243,27 @@ def _sheet_part(book) -> str:
     return getattr(sheet, "_worksheet_path", None) or "xl/worksheets/sheet1.xml"
 
 
+def _check_parts(data: bytes) -> None:
+    """Refuse a workbook whose parts unpack to more than anyone's participant list."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            parts = archive.infolist()
+    except zipfile.BadZipFile:
+        raise _unreadable() from None
+    for info in parts:
+        limit = (
+            MAX_SHEET_XML
+            if info.filename.startswith("xl/worksheets/")
+            else MAX_PART_XML
+        )
+        if info.file_size > limit:
+            raise InvalidInputError(
+                "The workbook is too large to read once unpacked. Keep only the participant list in it, or split it into smaller files."
+            )
+
+
 def scan_sheet(data: bytes, part: str) -> SheetScan:
-    """Find merged ranges and formula cells by streaming the sheet's XML."""
+    """Find merged ranges, formula cells and the cells' extent by streaming the sheet's XML."""
     scan = SheetScan()
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         info = archive.getinfo(part.lstrip("/"))
@@ -202,12 +272,56 @@ def scan_sheet(data: bytes, part: str) -> SheetScan:
                 "The workbook's first sheet is too large to read. Split it into smaller files."
             )
         with archive.open(info) as handle:
-            tail = b""
+            tail = pending = b""
             while chunk := handle.read(1 << 20):
                 block = tail + chunk
                 _scan_block(block, scan)
                 tail = block[-4096:]
+                pending = _count_cells(pending + chunk, scan)
+            _count_cells(pending + b"<", scan)
     return scan
+
+
+def _count_cells(text: bytes, scan: SheetScan) -> bytes:
+    """Count the cell tags that end before the last "<" of ``text``; return the rest.
+
+    Each tag is looked at once, so the count stops a sheet of millions of
+    cells early, and a value right of the allowed columns is found wherever it is.
+    """
+    cut = text.rfind(b"<")
+    if cut < 0:
+        return text
+    for match in _CELL_TAG.finditer(text, 0, cut):
+        scan.cells += 1
+        if scan.cells > MAX_CELLS:
+            _refuse_cells()
+        attributes = match.group(1)
+        if attributes.endswith(b"/"):
+            continue  # an empty cell: formatting only
+        ref = _CELL_REF.search(attributes)
+        if ref and _column_index(ref.group(1)) >= MAX_COLUMNS:
+            _refuse_column((ref.group(1) + ref.group(2)).decode())
+    return text[cut:]
+
+
+def _refuse_column(cell: str) -> None:
+    last = _column_letters(MAX_COLUMNS - 1)
+    raise InvalidInputError(
+        "Cell {cell} holds a value, but a participant list may use only the first {limit} columns (A to {last}). Delete the columns after {last} and try again.",
+        cell=cell,
+        limit=MAX_COLUMNS,
+        last=last,
+    )
+
+
+def _column_letters(index: int) -> str:
+    """ "A" for 0, "AX" for 49."""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
 
 
 def _scan_block(block: bytes, scan: SheetScan) -> None:
@@ -246,14 +360,24 @@ def _sheet_rows(sheet, scan: SheetScan) -> list[SourceRow]:
         unsaved.setdefault(number, []).append(col)
     rows: list[SourceRow] = []
     firsts: dict[tuple[int, int], str] = {}  # first cells of merged ranges
-    for number, raw in enumerate(sheet.iter_rows(values_only=True), start=1):
-        row = SourceRow(number, [cell_text(value) for value in raw])
+    sheet.reset_dimensions()  # the declared dimension may be wrong, or a trap
+    rows_read = sheet.iter_rows(max_col=MAX_COLUMNS, values_only=True)
+    for number, raw in enumerate(rows_read, start=1):
+        if not any(raw) and number not in covered:
+            continue
+        values = [cell_text(value) for value in raw]
+        while values and not values[-1]:
+            values.pop()
+        row = SourceRow(number, values)
         _fill_merged(row, covered.get(number, []), firsts)
         for col in unsaved.get(number, []):
             row.notes[col] = "formula without a saved result"
         if any(row.values):
             rows.append(row)
             _ensure_row_limit(rows)
+    width = max((len(row.values) for row in rows), default=0)
+    for row in rows:
+        row.values.extend([""] * (width - len(row.values)))
     return rows
 
 

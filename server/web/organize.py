@@ -21,7 +21,11 @@ from server import badges, staff
 from server.access import Viewer
 from server.errors import ConflictError, InvalidInputError, NotFoundError
 from server.imports import openslides
-from server.imports.participants import commit_participants, preview_participants
+from server.imports.participants import (
+    commit_participants,
+    keep_preview,
+    read_participant_file,
+)
 from server.imports.tables import MAX_BYTES
 from server.meetings import get_meeting, meeting_view
 from server.models import Participant
@@ -31,6 +35,7 @@ from server.organization import (
     is_archived,
     link_participant,
     meeting_record,
+    parse_local_start,
     register_person,
     search_people,
     seats_of,
@@ -135,21 +140,34 @@ async def _uploaded(request: Request) -> tuple[bytes, str]:
 async def preview_import(request: Request) -> Response:
     viewer = await allowed_viewer(request, "participants.import")
     data, filename = await _uploaded(request)
-    result = await store_of(request).write(
-        preview_participants, viewer.meeting_id, data, filename, staff.actor_of(viewer)
-    )
+    # Read outside the single writer: a big file must not hold up every meeting.
+    preview = await asyncio.to_thread(read_participant_file, data, filename)
+    result = await store_of(request).write(_keep_preview, viewer, preview)
     return JSONResponse(result)
+
+
+def _keep_preview(
+    session: Session, viewer: Viewer, preview: dict[str, Any]
+) -> dict[str, Any]:
+    may = staff.can(session, viewer, "participants.staff_roles")
+    return keep_preview(
+        session, viewer.meeting_id, preview, staff.actor_of(viewer), may
+    )
 
 
 async def commit_import(request: Request) -> Response:
     viewer = await allowed_viewer(request, "participants.import")
     counts = await store_of(request).write(
-        commit_participants,
-        viewer.meeting_id,
-        request.path_params["import_id"],
-        staff.actor_of(viewer),
+        _commit_import, viewer, request.path_params["import_id"]
     )
     return JSONResponse({"counts": counts})
+
+
+def _commit_import(session: Session, viewer: Viewer, import_id: int) -> dict[str, int]:
+    may = staff.can(session, viewer, "participants.staff_roles")
+    return commit_participants(
+        session, viewer.meeting_id, import_id, staff.actor_of(viewer), may
+    )
 
 
 # -- badges and cards -----------------------------------------------------------
@@ -174,7 +192,7 @@ async def _badges(
     ids = _participant_ids(request)
     base = request.app.state.settings.base_url
     sheet = await store_of(request).read(
-        badges.badge_sheet, viewer.meeting_id, base, layout, ids, show_code
+        _badge_sheet, viewer, base, layout, ids, show_code
     )
     pdf = await asyncio.to_thread(badges.render_pdf, sheet)
     headers = {
@@ -183,7 +201,29 @@ async def _badges(
     }
     if sheet.shortened:
         headers["X-Plenary-Shortened"] = ",".join(str(i) for i in sheet.shortened)
+    if sheet.left_out:
+        headers["X-Plenary-Left-Out"] = ",".join(str(i) for i in sheet.left_out)
     return Response(pdf, media_type="application/pdf", headers=headers)
+
+
+def _badge_sheet(
+    session: Session,
+    viewer: Viewer,
+    base: str,
+    layout: str,
+    ids: list[int] | None,
+    show_code: bool,
+) -> badges.BadgeSheet:
+    staff_cards = staff.can(session, viewer, "cards.staff")
+    return badges.badge_sheet(
+        session,
+        viewer.meeting_id,
+        base,
+        layout,
+        ids,
+        show_code,
+        staff_cards=staff_cards,
+    )
 
 
 def _participant_ids(request: Request) -> list[int] | None:
@@ -200,13 +240,18 @@ def _participant_ids(request: Request) -> list[int] | None:
 async def reissue(request: Request) -> Response:
     viewer = await allowed_viewer(request, "cards.reissue")
     person = await store_of(request).write(
-        badges.reissue_card,
-        viewer.meeting_id,
-        request.path_params["participant_id"],
-        staff.actor_of(viewer),
+        _reissue, viewer, request.path_params["participant_id"]
     )
     card = f"/m/{viewer.meeting_id}/cards.pdf?participant={person.id}"
     return JSONResponse({"participant_id": person.id, "card_url": card})
+
+
+def _reissue(session: Session, viewer: Viewer, participant_id: int) -> Participant:
+    staff_cards = staff.can(session, viewer, "cards.staff")
+    badges.ensure_may_reissue(session, viewer.meeting_id, participant_id, staff_cards)
+    return badges.reissue_card(
+        session, viewer.meeting_id, participant_id, staff.actor_of(viewer)
+    )
 
 
 # -- copy, archive, staff, OpenSlides ----------------------------------------------
@@ -221,7 +266,7 @@ async def copy(request: Request) -> Response:
 
 def _copy(session: Session, viewer: Viewer, body: dict[str, Any]) -> dict[str, Any]:
     source = get_meeting(session, viewer.meeting_id)
-    start = _parse_local(body.get("starts_at"), source.timezone)
+    start = parse_local_start(body.get("starts_at"), source.timezone)
     copy = copy_meeting(
         session,
         source.id,
@@ -246,20 +291,6 @@ def _copy(session: Session, viewer: Viewer, body: dict[str, Any]) -> dict[str, A
 def _key_of(session: Session, participant_id: int | None) -> str:
     person = session.get(Participant, participant_id) if participant_id else None
     return person.key if person else ""
-
-
-def _parse_local(value: Any, zone: str) -> datetime | None:
-    """A start typed as the meeting's local time ("2025-03-10T08:00")."""
-    if not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(str(value))
-    except ValueError:
-        raise InvalidInputError(
-            "The start {value} is not a date and time such as 2025-03-10T08:00.",
-            value=value,
-        ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(zone))
 
 
 async def archive(request: Request) -> Response:
