@@ -100,6 +100,8 @@ def restore_backup(archive_path: Path, database_url: str, data_dir: Path,
                    *, replace: bool = False) -> dict:
     """Bring a backup back into ``data_dir``; return its manifest."""
     ensure_sqlite(database_url)
+    if not archive_path.is_file():
+        raise InvalidInputError("The backup file {name} was not found; check its name and folder.", name=str(archive_path))
     database = sqlite_path(database_url)
     if database.exists() and not replace:
         raise ConflictError("A database already exists at {path}. Stop the server and restore with --replace to overwrite it, or choose another data folder.", path=str(database))

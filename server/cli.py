@@ -25,11 +25,24 @@ def main(argv: list[str] | None = None) -> int:
     settings = load_settings(**_overrides(args))
     logging.basicConfig(level=settings.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    for chatty in ("alembic", "weasyprint", "fontTools"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     try:
         return args.handler(args, settings)
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # e.g. `plenary addresses 1 | head`
+        sys.stderr.close()
+        return 0
+    except FileNotFoundError as exc:
+        print(f"The file {exc.filename} was not found; check its name and folder.", file=sys.stderr)
+        return 1
+    except IsADirectoryError as exc:
+        print(f"{exc.filename} is a folder; give the path of a file.", file=sys.stderr)
+        return 1
+    except PermissionError as exc:
+        print(f"Plenary may not read or write {exc.filename}; check its permissions.", file=sys.stderr)
+        return 1
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, object]:
@@ -100,12 +113,17 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
 
     problems = check_agenda(args.file)
     for problem in problems:
-        print(f"{args.file}: {problem}", file=sys.stderr)
+        print(_problem_line(args.file, problem), file=sys.stderr)
     if problems:
-        print(f"{len(problems)} problem(s) found; nothing was imported.", file=sys.stderr)
+        print(f"{len(problems)} problem(s) found. Fix them and check the file again.", file=sys.stderr)
         return 1
     print(f"{args.file}: no problems found.")
     return 0
+
+
+def _problem_line(path: Path, problem) -> str:
+    """One problem per line, led by the file unless the problem names it already."""
+    return str(problem) if problem.where == path.name else f"{path}: {problem}"
 
 
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
@@ -127,7 +145,7 @@ def _import_files(files: list[Path], settings: Settings) -> list | None:
                 result = import_agenda_file(store, settings.documents_dir, path)
             except AgendaFileError as exc:
                 for problem in exc.problems:
-                    print(f"{path}: {problem}", file=sys.stderr)
+                    print(_problem_line(path, problem), file=sys.stderr)
                 print(f"{len(exc.problems)} problem(s) found; nothing was imported.", file=sys.stderr)
                 return None
             verb = "Imported" if result.created else "Updated"
@@ -210,7 +228,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     store = _store(settings)
     try:
         ids = [r.meeting_id for r in results] or _all_meeting_ids(store)
-        print_addresses(store, settings, ids)
+        print_addresses(store, settings, ids, serving=True)
     finally:
         store.close()
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
@@ -225,7 +243,8 @@ def _all_meeting_ids(store) -> list[int]:
     return [m.id for m in store.read_sync(list_meetings)]
 
 
-def print_addresses(store, settings: Settings, meeting_ids: list[int]) -> None:
+def print_addresses(store, settings: Settings, meeting_ids: list[int],
+                    serving: bool = False) -> None:
     from server.meetings import get_meeting
     from server.participants import list_participants
 
@@ -245,4 +264,13 @@ def print_addresses(store, settings: Settings, meeting_ids: list[int]) -> None:
             print(f"   {person.role:<10} {person.name[:40]:<40} {link}")
         if len(shown) < len(people):
             print(f"   ... and {len(people) - len(shown)} more delegates: see the access cards.")
-    print(f"\nOpen {base}/login on each device. Press Ctrl+C to stop.\n", flush=True)
+    if settings.host in ("0.0.0.0", "::") and not settings.public_url:
+        if "//127." in base:
+            print("\n   Warning: Plenary could not find this machine's network address, so "
+                  "the links above only work on this machine. Set PLENARY_PUBLIC_URL to "
+                  "the address tablets use (it also goes into the QR codes).")
+        else:
+            print(f"\n   Note: tablets reach this server at {base}; if that is wrong, set "
+                  "PLENARY_PUBLIC_URL to the address they use (it also goes into the QR codes).")
+    stop = " Press Ctrl+C to stop." if serving else ""
+    print(f"\nOpen {base}/login on each device.{stop}\n", flush=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,8 +49,23 @@ class Settings:
     def base_url(self) -> str:
         if self.public_url:
             return self.public_url.rstrip("/")
-        host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
+        host = lan_address() if self.host in ("0.0.0.0", "::") else self.host
         return f"http://{host}:{self.port}"
+
+
+def lan_address() -> str:
+    """This machine's address on the room's network, as its name resolves locally."""
+    try:
+        address = socket.gethostbyname(socket.gethostname())
+    except OSError:
+        return "127.0.0.1"
+    return address
+
+
+def _log_level(value: str) -> str:
+    if value.lower() not in ("debug", "info", "warning", "error", "critical"):
+        raise ValueError(value)
+    return value.lower()
 
 
 # name of the environment variable -> (field, converter)
@@ -60,7 +76,7 @@ _FIELDS = {
     "HOST": ("host", str),
     "PORT": ("port", int),
     "PUBLIC_URL": ("public_url", str),
-    "LOG_LEVEL": ("log_level", str),
+    "LOG_LEVEL": ("log_level", _log_level),
     "HEARTBEAT_SECONDS": ("heartbeat_seconds", float),
     "RESYNC_LIMIT": ("resync_limit", int),
     "QUEUE_LIMIT": ("queue_limit", int),

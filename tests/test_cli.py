@@ -39,7 +39,7 @@ def test_check_lists_every_problem_and_fails(tmp_path, capsys):
 
     err = capsys.readouterr().err
     assert err.count(str(bad)) >= 3
-    assert "problem(s) found; nothing was imported." in err
+    assert "problem(s) found. Fix them and check the file again." in err
 
 
 def test_malformed_toml_names_the_line(tmp_path, capsys):
@@ -142,3 +142,25 @@ def _get_when_up(url: str) -> httpx.Response:
         except httpx.ConnectError:
             time.sleep(0.1)
     raise AssertionError(f"the server did not answer at {url}")
+
+
+def test_a_missing_backup_file_is_named(tmp_path, capsys):
+    assert run_cli(tmp_path, "restore", str(tmp_path / "nothere.tar")) == 1
+
+    assert f"The backup file {tmp_path / 'nothere.tar'} was not found" in capsys.readouterr().err
+
+
+def test_a_wrong_log_level_is_named(tmp_path, monkeypatch):
+    monkeypatch.setenv("PLENARY_LOG_LEVEL", "verbose")
+
+    with pytest.raises(SystemExit, match="PLENARY_LOG_LEVEL='verbose' is not valid"):
+        run_cli(tmp_path, "check", str(VN_AGENDA))
+
+
+def test_addresses_do_not_promise_a_running_server(tmp_path, capsys):
+    run_cli(tmp_path, "import", str(VN_AGENDA))
+
+    assert run_cli(tmp_path, "addresses", "1") == 0
+
+    out = capsys.readouterr().out
+    assert "login?code=" in out and "Ctrl+C" not in out
