@@ -216,12 +216,12 @@ def test_decomposed_text_comes_out_composed(tmp_path: Path) -> None:
 
 
 def test_settings_text_is_composed_too(tmp_path: Path) -> None:
-    decomposed = unicodedata.normalize("NFD", "một nửa")
-    text = MEETING + f'\n[meeting.settings]\nquorum = "{decomposed}"\n' + CHAIR
+    decomposed = unicodedata.normalize("NFD", "Tuần Giáo")
+    text = MEETING + f'\n[meeting.settings]\nminutes_city = "{decomposed}"\n' + CHAIR
 
     spec = read_agenda(write_file(tmp_path, text))
 
-    assert spec.settings == {"quorum": nfc("một nửa")}
+    assert spec.settings == {"minutes_city": nfc("Tuần Giáo")}
 
 
 def test_html_in_text_stays_literal(tmp_path: Path) -> None:
