@@ -18,7 +18,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from server import agenda, meetings  # noqa: F401  (registers commands)
-from server import book, library, presenting  # noqa: F401  (documents: commands, snapshot)
+from server import book, library, presenting, search  # noqa: F401  (documents)
 from server.db import Store, migrate
 from server.errors import MeetingError
 from server.settings import Settings, load_settings
@@ -78,6 +78,8 @@ async def _lifespan(app: Starlette) -> AsyncIterator[None]:
     store = Store(url)
     app.state.store = store
     stop_realtime = await sockets.start_realtime(app)  # hub, broker, heartbeat
+    # documents: text for search is read after the upload is answered
+    app.state.text_indexer = search.TextIndexer(store, settings.documents_dir)
     log.info("Plenary serving on %s (database %s, broker %s).", settings.base_url,
              _safe_url(url), app.state.broker.name)
     try:
@@ -85,6 +87,7 @@ async def _lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
     finally:
         stop_progress()
+        await app.state.text_indexer.close()
         await stop_realtime()
         await asyncio.to_thread(store.close)
 
