@@ -583,9 +583,9 @@
   // -- organizer tools -----------------------------------------------------------------
 
   function buildOrganizerTools() {
-    const file = el("input", {type: "file", accept: "application/pdf,.pdf,.doc,.docx,.odt,.xls,.xlsx,.ppt,.pptx", "data-bind": "upload-file"});
-    const title = el("input", {type: "text", placeholder: t("Title"), "data-bind": "upload-title"});
-    const item = el("select", {"data-bind": "upload-item"});
+    const file = el("input", {type: "file", id: "upload-file", accept: "application/pdf,.pdf,.doc,.docx,.odt,.xls,.xlsx,.ppt,.pptx", "data-bind": "upload-file"});
+    const title = el("input", {type: "text", id: "upload-title", "data-bind": "upload-title"});
+    const item = el("select", {id: "upload-item", "data-bind": "upload-item"});
     const secret = el("input", {type: "checkbox"});
     const status = el("p", {class: "upload-status", role: "status"});
     const form = el("form", {class: "upload-form", onsubmit: async (ev) => {
@@ -602,7 +602,10 @@
         form.reset();
         refreshLibrary();
       } catch (err) { say(status, err.message, true); }
-    }}, el("h3", {}, t("Add a document")), file, title, item,
+    }}, el("h3", {}, t("Add a document")),
+      el("label", {for: "upload-file"}, t("File (PDF, or a Word, Excel or PowerPoint file)")), file,
+      el("label", {for: "upload-title"}, t("Title")), title,
+      el("label", {for: "upload-item"}, t("Agenda item")), item,
       el("label", {}, secret, " ", t("Confidential")), el("button", {type: "submit", class: "primary"}, t("Upload")), status);
     const copies = el("div", {class: "book-copies", "data-bind": "book-copies"});
     window.addEventListener("plenary:state", () => {

@@ -79,3 +79,18 @@ def test_delegate_page_stays_usable_at_200_percent_text(browser, live_server, sc
 
     assert overflow <= 0
     assert page.is_visible("[data-bind=connection]")
+
+
+def test_the_organizer_page_fits_a_1280_pixel_screen(browser, live_server):
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    page.goto(f"{live_server.url}/login?code={live_server.meeting.code('organizer')}")
+    page.goto(f"{live_server.url}/m/{live_server.meeting.id}/organizer")
+    page.wait_for_selector(".conn-online", timeout=10000)
+    page.wait_for_selector("[data-bind=participants] tr")
+
+    width = page.evaluate("() => document.documentElement.scrollWidth")
+    too_wide = page.evaluate("""() => [...document.querySelectorAll('.panel')]
+        .filter(p => p.scrollWidth > p.clientWidth + 1).map(p => p.className)""")
+
+    assert width <= 1280
+    assert too_wide == []
