@@ -12,6 +12,11 @@
   if (!slot) return;
   const staff = ["chair", "secretary", "organizer", "checkin"].includes(page);
   const chair = page === "chair" || page === "organizer";
+  // On a delegate's tablet the floor's panels (check in, ask to speak, the
+  // ballot) come right after the current item, before the agenda, which can be
+  // long enough to push them below the fold on a portrait tablet. Elsewhere
+  // they go in the page's panel slot.
+  const root = page === "delegate" ? panelsBeforeAgenda() : slot;
   const drafts = new Map();   // poll id -> ballot being filled in on this tablet
   const notes = new Map();    // panel -> last message shown in it
   let serverOffset = 0;       // server clock minus this tablet's clock, in seconds
@@ -67,18 +72,26 @@
 
   // -- small helpers -----------------------------------------------------------
 
+  function panelsBeforeAgenda() {
+    const agenda = document.querySelector("main.layout > .panel.agenda");
+    if (!agenda) return slot;
+    const box = el("div", {class: "feature-panels floor-first", "data-floor-root": "delegate"});
+    agenda.before(box);
+    return box;
+  }
+
   function section(name, title) {
-    let box = slot.querySelector(`[data-floor="${name}"]`);
+    let box = root.querySelector(`[data-floor="${name}"]`);
     if (!box) {
       box = el("section", {class: "panel floor-panel", "data-floor": name, "aria-label": title});
-      slot.append(box);
+      root.append(box);
     }
     return box;
   }
 
   function note(name, text, isError) {
     notes.set(name, {text, isError});
-    const box = slot.querySelector(`[data-floor="${name}"] .floor-note`);
+    const box = root.querySelector(`[data-floor="${name}"] .floor-note`);
     if (box) { box.textContent = text; box.classList.toggle("error", Boolean(isError)); }
   }
 
@@ -224,7 +237,7 @@
   }
 
   function updateCheckinList(state) {
-    const box = slot.querySelector('[data-floor="checkin"]');
+    const box = root.querySelector('[data-floor="checkin"]');
     if (!box) return;
     const quorum = box.querySelector(".quorum");
     if (quorum) quorum.replaceWith(quorumLine(att(state).quorum));
@@ -318,7 +331,7 @@
 
   function tickCountdowns() {
     if (!client.state || !client.state.speakers) return;
-    for (const node of slot.querySelectorAll("[data-countdown]")) {
+    for (const node of root.querySelectorAll("[data-countdown]")) {
       const speech = client.state.speakers.speeches.find((s) => s.id === Number(node.dataset.countdown));
       if (!speech) continue;
       const left = remaining(speech);
@@ -594,11 +607,11 @@
   // Keep what the delegate is typing: a re-render while a field has focus would lose it.
   window.addEventListener("plenary:state", () => {
     const active = document.activeElement;
-    if (active && slot.contains(active) && (active.tagName === "INPUT" || active.tagName === "TEXTAREA") &&
+    if (active && root.contains(active) && (active.tagName === "INPUT" || active.tagName === "TEXTAREA") &&
         active.type !== "radio" && active.type !== "checkbox") return;
     renderAll();
   });
-  slot.addEventListener("focusout", () => setTimeout(renderAll, 0));
+  root.addEventListener("focusout", () => setTimeout(renderAll, 0));
   document.head.append(el("link", {rel: "stylesheet", href: "/static/floor.css"}));
   setInterval(tickCountdowns, 250);
 })();

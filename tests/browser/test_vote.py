@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.browser.conftest import TABLET_LANDSCAPE, LiveServer
+from tests.browser.conftest import TABLET_LANDSCAPE, TABLET_PORTRAIT, LiveServer
 
 pytestmark = pytest.mark.browser
 
@@ -69,3 +69,43 @@ def test_a_delegate_votes_on_the_tablet_and_the_projector_shows_the_result(
     tablet.wait_for_selector(f'[data-result="{poll}"]')
     chair.close()
     secretary.close()
+
+
+def test_a_delegate_finds_check_in_and_the_ballot_above_the_agenda_on_a_portrait_tablet(
+        browser, live_server: LiveServer, screenshot_dir) -> None:
+    server = live_server
+    chair = staff_client(server, "chair")
+    command(chair, server, "meeting.start")
+    tablet = browser.new_page(viewport=TABLET_PORTRAIT)
+    tablet.goto(f"{server.url}/login?code={server.meeting.code('delegate')}")
+    tablet.goto(f"{server.url}/m/{server.meeting.id}?lang=en")
+
+    check_in = tablet.wait_for_selector("[data-action=self-check-in]")
+    box = check_in.bounding_box()
+    agenda_top = tablet.locator("main.layout > .panel.agenda").bounding_box()["y"]
+    tablet.screenshot(path=str(screenshot_dir / "vote-portrait-check-in.png"))
+
+    assert box["y"] + box["height"] <= TABLET_PORTRAIT["height"]
+    assert box["y"] < agenda_top
+    assert box["height"] >= 44
+    chair.close()
+
+
+def test_the_vote_form_has_48_pixel_fields_and_44_pixel_links(browser, live_server: LiveServer) -> None:
+    server = live_server
+    page = browser.new_page(viewport=TABLET_PORTRAIT)
+    page.goto(f"{server.url}/login?code={server.meeting.code('secretary')}")
+    page.goto(f"{server.url}/m/{server.meeting.id}/secretary?lang=en")
+    page.wait_for_selector(".conn-online", timeout=10000)
+    page.wait_for_selector(".floor-panel select[name=mode]")
+
+    fields = page.evaluate("""() => [...document.querySelectorAll(
+            '.floor-panel select, .floor-panel input:not([type=radio]):not([type=checkbox])')]
+        .filter(el => el.offsetParent !== null)
+        .map(el => ({name: el.name, h: el.getBoundingClientRect().height,
+                     font: parseFloat(getComputedStyle(el).fontSize)}))""")
+    links = page.evaluate("""() => [...document.querySelectorAll('.floor-panel a, .floor-panel button')]
+        .filter(el => el.offsetParent !== null).map(el => el.getBoundingClientRect().height)""")
+
+    assert fields and all(f["h"] >= 48 and f["font"] >= 16 for f in fields), fields
+    assert links and min(links) >= 44
