@@ -106,3 +106,36 @@ def _with_results(data: bytes, results: dict[str, str]) -> bytes:
                 content = text.encode("utf-8")
             target.writestr(info, content)
     return target_buffer.getvalue()
+
+
+def sheet_xml_xlsx(rows_xml: str, dimension: str = "A1:A1") -> bytes:
+    """A workbook whose first sheet holds ``rows_xml`` (``<row>`` elements, written
+    by hand) under a heading "Họ và tên" in A1, with the declared ``dimension``."""
+    base = xlsx_bytes([["Họ và tên"]])
+    source = zipfile.ZipFile(io.BytesIO(base))
+    target_buffer = io.BytesIO()
+    with zipfile.ZipFile(target_buffer, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            content = source.read(info.filename)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                text = content.decode("utf-8").replace("A1:A1", dimension)
+                text = text.replace(
+                    "</row></sheetData>", f"</row>{rows_xml}</sheetData>"
+                )
+                content = text.encode("utf-8")
+            target.writestr(info, content)
+    return target_buffer.getvalue()
+
+
+def text_cell(ref: str, text: str, extra: str = "") -> str:
+    return f'<c r="{ref}" t="inlineStr"{extra}><is><t>{text}</t></is></c>'
+
+
+def wide_xlsx(rows: int = 9000, far: str = "XFD") -> bytes:
+    """The attack workbook: each row a name in column A and a value in column
+    ``far`` (XFD is the last of 16,384), declared as that wide. About 100 KB."""
+    rows_xml = "".join(
+        f'<row r="{n}">{text_cell(f"A{n}", f"Người {n}")}{text_cell(f"{far}{n}", "x")}</row>'
+        for n in range(2, rows + 2)
+    )
+    return sheet_xml_xlsx(rows_xml, f"A1:{far}{rows + 1}")

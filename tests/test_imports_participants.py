@@ -6,7 +6,12 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
-from server.errors import ConflictError, InvalidInputError, NotFoundError
+from server.errors import (
+    ConflictError,
+    InvalidInputError,
+    NotAllowedError,
+    NotFoundError,
+)
 from server.imports.participants import (
     commit_participants,
     keep_preview,
@@ -343,3 +348,113 @@ def test_a_preview_of_another_meeting_is_not_found(org_store):
         caught.value.message
         == f"There is no participant import {result['import_id']} in this meeting. Upload the file again."
     )
+
+
+# -- cells that would harm later: control characters, formulas -----------------------
+
+
+def test_a_nul_character_in_a_name_is_an_error_and_left_out_of_the_preview(org_store):
+    meeting = add_meeting(org_store)
+    rows = [HEADER, ["Lê Văn\x00 An", "Đoàn\x07 Huế", "", "B01", ""]]
+
+    result = preview(org_store, meeting, csv_text(rows).encode())
+
+    control = "This cell holds control characters (such as NUL) that no name or text may contain. Delete them in the file and upload it again."
+    assert problems(result, 0, "name") == [control]
+    assert problems(result, 0, "group") == [control]
+    assert result["rows"][0]["cells"]["name"]["value"] == "Lê Văn An"
+    assert result["can_commit"] is False
+
+
+def test_a_cell_a_spreadsheet_would_run_as_a_formula_is_a_warning(org_store):
+    meeting = add_meeting(org_store)
+    rows = [HEADER, ['=HYPERLINK("http://x","Bấm")', "+Đoàn Huế", "", "B01", ""]]
+
+    result = preview(org_store, meeting, csv_text(rows).encode())
+
+    assert problems(result, 0, "name") == [
+        'This cell begins with "=", so a spreadsheet could run it as a formula. It is imported as written; files exported from Plenary put an apostrophe before it.'
+    ]
+    assert problems(result, 0, "group")[0].startswith('This cell begins with "+"')
+    assert result["warnings"] == 2
+    assert result["can_commit"] is True
+
+
+# -- roles: kept when empty, staff roles only from the organizer -----------------------
+
+ROLE_HEADER = ["Họ và tên", "Vai trò", "Ghế"]
+
+
+def test_an_empty_role_keeps_the_role_of_someone_already_in_the_meeting(org_store):
+    meeting = add_meeting(org_store)
+    rows = [ROLE_HEADER, ["Trần Bình Trọng", "", "C01"], ["Lê Văn An", "", "C02"]]
+
+    result = preview(org_store, meeting, csv_text(rows).encode())
+    commit(org_store, meeting, result["import_id"])
+
+    people = participants(org_store, meeting)
+    assert people["Trần Bình Trọng"].role == "chair"
+    assert people["Lê Văn An"].role == "delegate"
+
+
+def test_only_the_organizer_may_import_a_chair_or_an_organizer(org_store):
+    meeting = add_meeting(org_store)
+    rows = [
+        ROLE_HEADER,
+        ["Lê Văn An", "chủ tọa", "C01"],
+        ["Phạm Thị Ân", "ban tổ chức", "C02"],
+        ["Đặng Quốc Bảo", "đại biểu", "C03"],
+    ]
+
+    by_secretary = preview(org_store, meeting, csv_text(rows).encode(), organizer=False)
+    by_organizer = preview(org_store, meeting, csv_text(rows).encode())
+
+    assert problems(by_secretary, 0, "role") == [
+        "Only the organizer may make someone chair. Write delegate or guest, or leave this row to the organizer."
+    ]
+    assert problems(by_secretary, 1, "role")[0].startswith(
+        "Only the organizer may make someone organizer."
+    )
+    assert problems(by_secretary, 2, "role") == []
+    assert by_secretary["can_commit"] is False
+    assert by_organizer["can_commit"] is True
+
+
+def test_only_the_organizer_may_take_a_staff_role_away(org_store):
+    meeting = add_meeting(org_store)
+    rows = [ROLE_HEADER, ["Trần Bình Trọng", "đại biểu", "C01"]]
+
+    result = preview(org_store, meeting, csv_text(rows).encode(), organizer=False)
+
+    assert problems(result, 0, "role") == [
+        "This person is chair of this meeting, and only the organizer may change that role. Leave the role empty to keep it."
+    ]
+
+
+def test_a_secretary_may_update_the_chair_without_changing_the_role(org_store):
+    meeting = add_meeting(org_store)
+    rows = [ROLE_HEADER, ["Trần Bình Trọng", "", "C01"], ["Lê Văn An", "khách mời", ""]]
+
+    result = preview(org_store, meeting, csv_text(rows).encode(), organizer=False)
+
+    assert result["can_commit"] is True
+    assert result["rows"][0]["status"] == "update"
+
+
+def test_a_preview_that_changes_staff_roles_is_committed_only_by_the_organizer(
+    org_store,
+):
+    meeting = add_meeting(org_store)
+    rows = [ROLE_HEADER, ["Lê Văn An", "thư ký", "C01"]]
+    result = preview(org_store, meeting, csv_text(rows).encode())
+
+    with pytest.raises(NotAllowedError) as caught:
+        org_store.write_sync(
+            commit_participants, meeting, result["import_id"], COMMAND_LINE, False
+        )
+
+    assert (
+        caught.value.message
+        == "You may not import this file: it gives or changes the roles organizer, chair or secretary, and only the organizer may do that."
+    )
+    assert commit(org_store, meeting, result["import_id"]) == {"added": 1, "updated": 0}

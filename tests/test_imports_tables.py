@@ -10,7 +10,16 @@ import pytest
 from server.errors import InvalidInputError
 from server.imports import tables
 from server.imports.tables import read_table
-from tests._participant_files import HEADER, PEOPLE, csv_text, encode, xlsx_bytes
+from tests._participant_files import (
+    HEADER,
+    PEOPLE,
+    csv_text,
+    encode,
+    sheet_xml_xlsx,
+    text_cell,
+    wide_xlsx,
+    xlsx_bytes,
+)
 
 ENCODINGS = ["utf-8", "utf-8-sig", "utf-16", "utf-16-le", "utf-16-be", "cp1258"]
 
@@ -205,3 +214,114 @@ def test_a_20_mb_workbook_is_read_in_streaming_mode():
 
     assert len(table.rows) == 5001
     assert table.rows[-1].values[0] == "Nguyễn Văn Số 4999"
+
+
+# -- columns and cells: what a workbook can claim in a few bytes ------------------
+
+
+def test_a_workbook_with_a_value_far_right_is_refused_at_once():
+    import time
+    import tracemalloc
+
+    data = wide_xlsx(9000)  # 9,000 rows with a cell in A and in XFD
+    assert len(data) < 200_000
+    tracemalloc.start()
+    started = time.perf_counter()
+
+    with pytest.raises(InvalidInputError) as caught:
+        read_table(data, "dai-hoi.xlsx")
+
+    elapsed = time.perf_counter() - started
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert (
+        caught.value.message
+        == "Cell XFD2 holds a value, but a participant list may use only the first 50 columns (A to AX). Delete the columns after AX and try again."
+    )
+    assert elapsed < 5  # it took 11 s and 1.2 GB when every row grew to 16,384 cells
+    assert peak < 50 * 1024 * 1024
+
+
+def test_empty_cells_far_right_are_ignored_and_rows_stay_narrow():
+    rows_xml = "".join(
+        f'<row r="{n}">{text_cell(f"A{n}", f"Người {n}")}<c r="XFD{n}" s="0"/></row>'
+        for n in range(2, 2002)
+    )
+
+    table = read_table(sheet_xml_xlsx(rows_xml, "A1:XFD2001"), "x.xlsx")
+
+    assert len(table.rows) == 2001
+    assert max(len(row.values) for row in table.rows) == 1
+    assert table.rows[-1].values == ["Người 2001"]
+
+
+def test_a_declared_dimension_smaller_than_the_sheet_loses_no_rows():
+    rows_xml = "".join(
+        f'<row r="{n}">{text_cell(f"A{n}", f"Người {n}")}</row>' for n in range(2, 5)
+    )
+
+    table = read_table(sheet_xml_xlsx(rows_xml, "A1:A1"), "x.xlsx")
+
+    assert [row.values[0] for row in table.rows[1:]] == [
+        "Người 2",
+        "Người 3",
+        "Người 4",
+    ]
+
+
+def test_a_workbook_with_more_cells_than_a_list_has_is_refused(monkeypatch):
+    monkeypatch.setattr(tables, "MAX_CELLS", 20)
+    rows_xml = "".join(
+        f'<row r="{n}">{text_cell(f"A{n}", "x")}{text_cell(f"B{n}", "y")}</row>'
+        for n in range(2, 20)
+    )
+
+    with pytest.raises(InvalidInputError) as caught:
+        read_table(sheet_xml_xlsx(rows_xml, "A1:B19"), "x.xlsx")
+
+    assert (
+        caught.value.message
+        == "The file has more than 20 cells. A participant list has at most 10,000 rows of 50 columns: split it into smaller files."
+    )
+
+
+def test_a_csv_value_beyond_the_fiftieth_column_is_refused():
+    row = ["Lê Văn An"] + [""] * 59 + ["x"]
+
+    with pytest.raises(InvalidInputError) as caught:
+        read_table(csv_text([["Họ và tên"], row]).encode(), "x.csv")
+
+    assert (
+        caught.value.message
+        == "Row 2 has a value in column 61, but a participant list may use only the first 50 columns. Delete the columns after column 50 and try again."
+    )
+
+
+def test_empty_csv_columns_beyond_the_fiftieth_are_dropped():
+    table = read_table(("Họ và tên" + "," * 200 + "\nLê Văn An\n").encode(), "x.csv")
+
+    assert len(table.rows[0].values) == 50
+
+
+def test_a_csv_of_nothing_but_separators_is_refused_before_it_is_split():
+    data = b"H\xe1\xbb\x8d v\xc3\xa0 t\xc3\xaan" + b"," * (tables.MAX_CELLS + 1)
+
+    with pytest.raises(InvalidInputError) as caught:
+        read_table(data, "x.csv")
+
+    assert caught.value.message.startswith("The file has more than 500,000 cells.")
+
+
+@pytest.mark.parametrize(
+    ("value", "exported"),
+    [
+        ('=HYPERLINK("http://x")', '\'=HYPERLINK("http://x")'),
+        ("+84 912", "'+84 912"),
+        ("-1+1", "'-1+1"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("Nguyễn Văn An", "Nguyễn Văn An"),
+        (12, 12),
+    ],
+)
+def test_csv_exports_neutralise_what_a_spreadsheet_would_run(value, exported):
+    assert tables.spreadsheet_safe(value) == exported

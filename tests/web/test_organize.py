@@ -3,6 +3,12 @@ action once allowed and once refused."""
 
 from __future__ import annotations
 
+import html
+import shutil
+import subprocess
+import threading
+import time
+
 import pytest
 
 from server.models import Meeting
@@ -13,7 +19,7 @@ from server.organization import (
     register_person,
 )
 from server.staff import COMMAND_LINE, grant_role
-from tests._participant_files import HEADER, PEOPLE, csv_text, encode
+from tests._participant_files import HEADER, PEOPLE, csv_text, encode, wide_xlsx
 
 IMPORT_REFUSED = "You may not import participants: only the organizer or secretary of this meeting may."
 
@@ -461,3 +467,182 @@ def test_every_change_is_in_the_audit_with_who_and_when(meeting, login):
     assert changes[0]["action"] == "participants.import"
     assert changes[0]["actor"].endswith("(organizer)")
     assert changes[0]["at"].endswith("+07:00")
+
+
+# -- big files are read outside the single writer ---------------------------------------
+
+
+def test_a_file_is_read_outside_the_writer_so_writes_go_on(
+    meeting, login, client, monkeypatch
+):
+    from server.web import organize
+
+    store = client.app.state.store
+    waits: list[float] = []
+    real = organize.read_participant_file
+
+    def reading(data: bytes, filename: str):
+        started = time.perf_counter()
+        # were the file read inside store.write, this write would wait for it
+        store.submit(lambda session: None).result(timeout=5)
+        waits.append(time.perf_counter() - started)
+        return real(data, filename)
+
+    monkeypatch.setattr(organize, "read_participant_file", reading)
+    response = upload(
+        login(meeting.code("organizer")),
+        meeting.id,
+        csv_text([HEADER, *PEOPLE]).encode(),
+    )
+
+    assert response.status_code == 200
+    assert waits and waits[0] < 1
+
+
+def test_a_workbook_wide_to_column_xfd_is_refused_and_writes_do_not_wait(
+    meeting, login, client
+):
+    store = client.app.state.store
+    organizer = login(meeting.code("organizer"))
+    data = wide_xlsx(9000)
+    waits: list[float] = []
+    stop = threading.Event()
+
+    def write_meanwhile() -> None:
+        while not stop.is_set() and len(waits) < 2000:
+            started = time.perf_counter()
+            store.write_sync(lambda session: None)
+            waits.append(time.perf_counter() - started)
+            time.sleep(0.01)
+
+    writer = threading.Thread(target=write_meanwhile)
+    writer.start()
+    try:
+        started = time.perf_counter()
+        response = upload(organizer, meeting.id, data, "dai-hoi.xlsx")
+        elapsed = time.perf_counter() - started
+    finally:
+        stop.set()
+        writer.join(timeout=10)
+
+    assert response.status_code == 422
+    assert (
+        error_of(response)
+        == "Cell XFD2 holds a value, but a participant list may use only the first 50 columns (A to AX). Delete the columns after AX and try again."
+    )
+    assert elapsed < 5  # it held every write of every meeting for about 19 s
+    assert waits and max(waits) < 1
+
+
+# -- staff cards and staff roles: only the organizer ------------------------------------
+
+STAFF_ROLES = ("organizer", "chair", "secretary")
+
+
+def staff_ids(meeting) -> list[int]:
+    return sorted(p.id for p in meeting.people.values() if p.role in STAFF_ROLES)
+
+
+@pytest.mark.parametrize("path", ["cards.pdf", "badges.pdf", "badges.pdf?code=1"])
+def test_a_secretary_prints_every_card_but_those_with_staff_codes(meeting, login, path):
+    response = login(meeting.code("secretary")).get(f"/m/{meeting.id}/{path}")
+
+    assert response.status_code == 200
+    left_out = response.headers["x-plenary-left-out"].split(",")
+    assert sorted(int(i) for i in left_out) == staff_ids(meeting)
+    if shutil.which("pdftotext"):
+        text = subprocess.run(
+            ["pdftotext", "-", "-"], input=response.content, capture_output=True
+        ).stdout.decode()
+        assert meeting.code("chair") not in text
+        assert meeting.code("organizer") not in text
+
+
+def test_the_organizer_prints_the_cards_of_everyone(meeting, login):
+    response = login(meeting.code("organizer")).get(f"/m/{meeting.id}/cards.pdf")
+
+    assert response.status_code == 200
+    assert "x-plenary-left-out" not in response.headers
+
+
+@pytest.mark.parametrize("role", ["chair", "organizer"])
+def test_a_secretary_may_not_print_a_staff_card(meeting, login, role):
+    person = meeting.people[meeting.code(role)]
+
+    response = login(meeting.code("secretary")).get(
+        f"/m/{meeting.id}/cards.pdf?participant={person.id}"
+    )
+
+    assert response.status_code == 403
+    assert (
+        f"You may not print or re-issue the card of {person.name}: only the organizer does that for the organizer, chair, secretaries and staff, whose codes log in with their rights."
+        in html.unescape(response.text)
+    )
+
+
+def test_a_technician_may_not_print_or_reissue_the_chairs_card(client, meeting, login):
+    store = client.app.state.store
+    guest = meeting.people[meeting.code("guest")]
+    chair = meeting.people[meeting.code("chair")]
+
+    def setup(session):
+        body = create_body(
+            session, "thuong-truc", "Thường trực", "standing_committee", COMMAND_LINE
+        )
+        assign_body(session, meeting.id, body.id, COMMAND_LINE)
+        person = register_person(session, guest.name)
+        link_participant(session, guest.id, person.id)
+        grant_role(session, body.id, person.id, "technician", COMMAND_LINE)
+
+    store.write_sync(setup)
+    technician = login(meeting.code("guest"))
+
+    printed = technician.get(f"/m/{meeting.id}/cards.pdf?participant={chair.id}")
+    reissued = technician.post(api(meeting.id, f"/participants/{chair.id}/reissue"))
+
+    refused = f"You may not print or re-issue the card of {chair.name}: only the organizer does that for the organizer, chair, secretaries and staff, whose codes log in with their rights."
+    assert printed.status_code == 403
+    assert reissued.status_code == 403
+    assert error_of(reissued) == refused
+    # the technician's own card logs in with technician rights: left out too
+    everyone = technician.get(f"/m/{meeting.id}/cards.pdf")
+    assert str(guest.id) in everyone.headers["x-plenary-left-out"].split(",")
+
+
+def test_a_secretary_may_not_import_a_second_chair(meeting, login):
+    secretary = login(meeting.code("secretary"))
+    rows = [
+        ["Họ và tên", "Vai trò"],
+        ["Lê Văn An", "chủ tọa"],
+        ["Phạm Thị Ân", "organizer"],
+    ]
+
+    preview = upload(secretary, meeting.id, csv_text(rows).encode())
+    commit = secretary.post(
+        api(meeting.id, f"/participants/{preview.json()['import_id']}/commit")
+    )
+
+    assert preview.json()["rows"][0]["cells"]["role"]["problems"][0]["message"] == (
+        "Only the organizer may make someone chair. Write delegate or guest, or leave this row to the organizer."
+    )
+    assert preview.json()["can_commit"] is False
+    assert commit.status_code == 403
+    roles = [p["role"] for p in secretary.get(api(meeting.id)).json()["participants"]]
+    assert roles.count("chair") == 1 and roles.count("organizer") == 1
+
+
+def test_a_secretary_may_not_commit_the_organizers_staff_roles(meeting, login):
+    rows = [["Họ và tên", "Vai trò"], ["Lê Văn An", "thư ký"]]
+    preview = upload(
+        login(meeting.code("organizer")), meeting.id, csv_text(rows).encode()
+    )
+
+    response = login(meeting.code("secretary")).post(
+        api(meeting.id, f"/participants/{preview.json()['import_id']}/commit")
+    )
+
+    assert response.status_code == 403
+    assert (
+        error_of(response)
+        == "You may not import this file: it gives or changes the roles organizer, chair or secretary, and only the organizer may do that."
+    )
