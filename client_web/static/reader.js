@@ -170,9 +170,9 @@
       el("a", {class: "button", "data-bind": "export", onclick: exportNotes}, t("Export my notes")), view.download);
     const bar = el("div", {class: "reader-bar"},
       isProjector ? null : el("button", {onclick: closeViewer}, t("Close")),
-      el("button", {"aria-label": t("Previous page"), onclick: () => turn(-1)}, "◀"),
+      el("button", {class: "reader-previous", "aria-label": t("Previous page"), onclick: () => turn(-1)}, "◀"),
       view.pageLabel,
-      el("button", {"aria-label": t("Next page"), onclick: () => turn(1)}, "▶"),
+      el("button", {class: "reader-next", "aria-label": t("Next page"), onclick: () => turn(1)}, "▶"),
       el("button", {"aria-label": t("Zoom out"), onclick: () => setZoom(reader.zoom / 1.25)}, "−"),
       el("button", {"aria-label": t("Zoom in"), onclick: () => setZoom(reader.zoom * 1.25)}, "+"),
       view.title, view.returnButton, view.presentButton);
@@ -203,7 +203,8 @@
     say(view.status, t("Opening…"));
     try {
       const lib = await loadPdfjs();
-      const task = lib.getDocument({url: withAuth(doc.url), withCredentials: true,
+      // isEvalSupported: the Content Security Policy forbids eval; PDF.js draws fonts without it.
+      const task = lib.getDocument({url: withAuth(doc.url), withCredentials: true, isEvalSupported: false,
                                     disableAutoFetch: true, rangeChunkSize: 65536});
       const pdf = await task.promise;
       if (reader.doc !== doc) return null;
