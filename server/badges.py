@@ -26,6 +26,7 @@ from __future__ import annotations
 import base64
 import io
 import logging
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass, field
@@ -54,7 +55,7 @@ PT_TO_MM = 25.4 / 72
 LINE_HEIGHT = 1.15
 NAME_SIZES = [x / 2 for x in range(36, 11, -1)]  # 18pt down to 6pt
 MAX_NAME_LINES = 3
-ADDRESS_SIZES = [6.0, 5.5, 5.0, 4.5]
+ADDRESS_SIZES = [6.5, 6.0, 5.5, 5.0, 4.5]
 ADDRESS_LINES = 3
 STAFF_CARDS_REFUSED = "You may not print or re-issue the card of {name}: only the organizer does that for the organizer, chair, secretaries and staff, whose codes log in with their rights."
 
@@ -356,15 +357,7 @@ def badge_sheet(
         layout,
         language,
         show_code,
-        fit_text(
-            login_address(base_url),
-            _qr_mm(layout),
-            ADDRESS_LINES * ADDRESS_SIZES[0] * LINE_HEIGHT * PT_TO_MM,
-            ADDRESS_SIZES,
-            ADDRESS_LINES,
-        )
-        if show_code
-        else None,
+        fit_address(login_address(base_url), _qr_mm(layout)) if show_code else None,
         left_out=left_out,
     )
     for person in people:
@@ -402,6 +395,22 @@ def _people(
     if ids is not None and len(people) != len(set(ids)):
         raise NotFoundError("Some of these participants are not in this meeting.")
     return sorted(people, key=lambda p: (text_key(p.group_name), name_key(p.name)))
+
+
+def fit_address(address: str, width_mm: float) -> FittedText:
+    """The login address as typed ("http://" left out: browsers add it), wrapped
+    before a "/" or ":" when it is too wide for one line."""
+    shown = address.removeprefix("http://")
+    parts = re.sub(r"(?<!/)([/:])(?!/)", r" \1", shown)
+    fitted = fit_text(
+        parts,
+        width_mm,
+        ADDRESS_LINES * ADDRESS_SIZES[0] * LINE_HEIGHT * PT_TO_MM,
+        ADDRESS_SIZES,
+        ADDRESS_LINES,
+    )
+    fitted.lines = [re.sub(r" ([/:])", r"\1", line) for line in fitted.lines]
+    return fitted
 
 
 def _without_staff(

@@ -340,3 +340,52 @@ def test_the_qr_svg_draws_exactly_the_dark_modules_of_the_code():
             drawn[int(y)][int(x) + dx] = True
 
     assert drawn == matrix
+
+
+@pytest.mark.parametrize("layout", sorted(LAYOUTS))
+@pytest.mark.parametrize(
+    "base",
+    [
+        BASE,
+        "http://192.168.100.200:8000",
+        "https://hop.hdnd-tinh-thua-thien-hue.gov.vn",
+    ],
+)
+def test_a_card_prints_the_login_address_beside_the_code_within_the_card(
+    org_store, layout, base
+):
+    meeting = add_meeting(org_store, people=1)
+    delegate = people(org_store, meeting)["d1"]
+
+    sheet = org_store.read_sync(badge_sheet, meeting, base, layout, [delegate.id])
+    found = boxes(render_html(sheet))
+
+    card = next(b for b in found if b[0] == "card")
+    address = next(b for b in found if b[0] == "address")
+    shown = base.removeprefix("http://") + "/login"  # browsers add http://
+    assert "".join(sheet.login_address.lines) == shown
+    assert not sheet.login_address.shortened
+    assert address[2] + address[4] <= card[2] + card[4] + 0.01
+    assert address[3] + address[5] <= card[3] + card[5] + 0.01
+    foot = next(b for b in found if b[0] == "foot")
+    assert address[3] + address[5] <= foot[3] + 0.01  # above the foot line
+
+
+def test_the_printed_card_shows_the_login_address_and_the_code(org_store):
+    meeting = add_meeting(org_store, people=1)
+    delegate = people(org_store, meeting)["d1"]
+
+    sheet = org_store.read_sync(badge_sheet, meeting, BASE, "a4-2x5", [delegate.id])
+    text = "".join(pdf_text(render_pdf(sheet)).split())
+
+    assert "plenary.example:8000/login" in text
+    assert delegate.access_code in text
+
+
+def test_badges_without_the_code_leave_the_address_out(org_store):
+    meeting = add_meeting(org_store, people=1)
+
+    sheet = org_store.read_sync(badge_sheet, meeting, BASE, "a4-2x4", None, False)
+
+    assert sheet.login_address is None
+    assert "/login" not in render_html(sheet).split("<body>")[1]
