@@ -4,7 +4,6 @@ meeting, copy a meeting, print badges and access cards, archive."""
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -76,30 +75,6 @@ def _run(settings: Settings, job) -> int:
         store.close()
 
 
-def read_file(path: Path) -> bytes:
-    """The bytes of ``path``, or one sentence saying what to fix."""
-    from server.errors import InvalidInputError
-
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise InvalidInputError(
-            "There is no file {path}. Check the name and the folder, and try again.",
-            path=path,
-        ) from None
-    except IsADirectoryError:
-        raise InvalidInputError(
-            "{path} is a folder, not a file. Give the path of the file itself.",
-            path=path,
-        ) from None
-    except OSError as exc:
-        raise InvalidInputError(
-            "The file {path} cannot be read ({reason}). Check that it exists and that you may read it.",
-            path=path,
-            reason=exc.strerror or exc.__class__.__name__,
-        ) from None
-
-
 def _meeting_id(store, ref: str) -> int:
     from server.meetings import find_meeting
 
@@ -116,7 +91,7 @@ def cmd_import_participants(args: argparse.Namespace, settings: Settings) -> int
 
     def job(store) -> int:
         meeting_id = _meeting_id(store, args.meeting)
-        preview = read_participant_file(read_file(args.file), args.file.name)
+        preview = read_participant_file(args.file.read_bytes(), args.file.name)
         preview = store.write_sync(keep_preview, meeting_id, preview, COMMAND_LINE)
         print_preview(preview)
         if not preview["rows"]:
@@ -179,7 +154,7 @@ def cmd_import_openslides(args: argparse.Namespace, settings: Settings) -> int:
     from server.staff import COMMAND_LINE
 
     def job(store) -> int:
-        data = read_file(args.file)
+        data = args.file.read_bytes()
         if data.lstrip(b"\xef\xbb\xbf \r\n\t")[:1] == b"{":
             result = store.write_sync(
                 openslides.import_export, data, COMMAND_LINE, args.timezone
@@ -260,8 +235,6 @@ def cmd_copy(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_badges(args: argparse.Namespace, settings: Settings) -> int:
     from server.badges import badge_sheet, render_pdf
 
-    quiet_pdf_logs()
-
     def job(store) -> int:
         sheet = store.read_sync(
             badge_sheet,
@@ -283,12 +256,6 @@ def cmd_badges(args: argparse.Namespace, settings: Settings) -> int:
         return 0
 
     return _run(settings, job)
-
-
-def quiet_pdf_logs() -> None:
-    """WeasyPrint and fontTools tell at INFO level about every font they load."""
-    for name in ("weasyprint", "fontTools"):
-        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def cmd_archive(args: argparse.Namespace, settings: Settings) -> int:
