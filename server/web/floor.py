@@ -25,6 +25,7 @@ from server import attendance, elections, speakers, voting  # noqa: F401  (comma
 from server.access import Viewer
 from server.commands import ensure_command_id, execute
 from server.errors import NotAllowedError, NotFoundError
+from server.imports.tables import spreadsheet_safe
 from server.meetings import get_meeting, meeting_view
 from server.web._helpers import FEATURE_SCRIPTS, language_of, render, store_of, viewer_in_meeting
 from server.web.api import _json_body
@@ -104,7 +105,9 @@ def results_to_csv(results: list[dict[str, Any]]) -> str:
     writer.writeheader()
     for result in results:
         for row in _csv_rows(result):
-            writer.writerow(row)
+            # names and titles come from imported files: =, +, - or @ at the start
+            # would run as a formula in a spreadsheet
+            writer.writerow({k: spreadsheet_safe(v) for k, v in row.items()})
     return out.getvalue()
 
 

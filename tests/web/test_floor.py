@@ -380,3 +380,20 @@ def test_500_delegates_cast_at_once_while_the_chair_closes(live_server, tmp_path
     assert found["counts"]["yes"] == found["ballots"] == len(accepted)
     assert room.read(lambda s: s.get(Poll, poll_id)).voted == len(accepted)
     assert room.read(voting.recount_poll, poll_id)["matches"] is True
+
+
+def test_a_csv_export_neutralises_names_a_spreadsheet_would_run_as_formulas() -> None:
+    from server.web.floor import results_to_csv
+
+    result = {"poll_id": 1, "title": "=1+1", "kind": "election", "mode": "secret",
+              "state": "published", "candidates": [
+                  {"name": '=HYPERLINK("http://x","Bấm")', "votes": 3, "percent": 60.0,
+                   "elected": True, "runoff": False},
+                  {"name": "Lê Văn An", "votes": 2, "percent": 40.0, "elected": False,
+                   "runoff": False}]}
+
+    rows = list(csv.DictReader(io.StringIO(results_to_csv([result]))))
+
+    assert rows[0]["option"] == "'=HYPERLINK(\"http://x\",\"Bấm\")"
+    assert rows[0]["title"] == "'=1+1"
+    assert (rows[1]["option"], rows[1]["count"]) == ("Lê Văn An", "2")
