@@ -25,6 +25,7 @@
   if (page !== "organize") return;
 
   const FIELDS = ["name", "role", "group", "seat", "title", "email", "ref"];
+  const STAFF_ROLES = ["organizer", "chair", "secretary"];  // their cards: organizer only
   let state = null;
   let importId = null;
   function $(name) { return document.querySelector(`[data-org="${name}"]`); }
@@ -69,6 +70,7 @@
     for (const section of document.querySelectorAll("[data-org-needs]")) {
       section.hidden = !state.allowed[section.dataset.orgNeeds];
     }
+    $("staff-cards-note").hidden = Boolean(state.allowed["cards.staff"]);
     renderPeople();
     renderAudit();
   }
@@ -82,6 +84,7 @@
     $("people").replaceChildren(...people.map((p) => el("tr", {},
       el("td", {}, p.name), el("td", {}, t(p.role)), el("td", {}, p.group), el("td", {}, p.seat),
       el("td", {}, state.allowed["cards.reissue"] && !state.archived
+          && (state.allowed["cards.staff"] || !STAFF_ROLES.includes(p.role))
         ? el("button", {class: "quiet", onclick: () => reissue(p)}, t("Re-issue card")) : null))));
   }
 
