@@ -19,6 +19,7 @@ Rules:
 from __future__ import annotations
 
 import math
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -93,12 +94,29 @@ def member_states(session: Session, meeting: Meeting) -> list[Member]:
     Kept for the session while the meeting's sequence stays the same: every
     change of attendance records an event, which moves the sequence on.
     """
-    cache = session.info.setdefault("member_states", {})
     key = (meeting.id, meeting.last_seq)
-    if key not in cache:
-        cache.clear()
-        cache[key] = _load_member_states(session, meeting)
-    return cache[key]
+    cache = _committed_cache(session)
+    if cache is None:  # inside a write: the sequence may still roll back
+        cache = session.info.setdefault("member_states", {})
+    found = cache.get(key)
+    if found is None:
+        if len(cache) > 64:
+            cache.clear()
+        found = cache[key] = _load_member_states(session, meeting)
+    return found
+
+
+# Reads see committed states only, so their member lists can be shared by every
+# read of the same meeting sequence: a hall of tablets loading snapshots at once
+# computes the quorum once, not once per tablet.
+_SHARED: "weakref.WeakKeyDictionary[Any, dict]" = weakref.WeakKeyDictionary()
+
+
+def _committed_cache(session: Session) -> dict | None:
+    if "events" in session.info:  # a write job's session (see server/db.py)
+        return None
+    bind = session.get_bind()
+    return _SHARED.setdefault(bind, {})
 
 
 def _load_member_states(session: Session, meeting: Meeting) -> list[Member]:

@@ -231,3 +231,33 @@ def test_attendance_cannot_change_after_the_meeting_ended(vn_room: Room) -> None
     with pytest.raises(ConflictError) as error:
         vn_room.check_in(vn_room.delegates[0])
     assert error.value.message == "The meeting has ended; attendance can no longer change."
+
+
+def test_the_shared_quorum_of_reads_never_keeps_a_rolled_back_check_in(client, meeting):
+    from server.access import viewer_for as _viewer
+    from server.attendance import get_quorum as _quorum
+    from server.attendance import member_states as _members
+    from server.commands import execute as _execute
+    from server.models import Meeting as _Meeting
+    store = client.app.state.store
+    secretary = _viewer(meeting.people[meeting.code("secretary")])
+    first, second = (meeting.people[meeting.code("delegate", i)].id for i in (0, 1))
+
+    def present(session):
+        return _quorum(session, session.get(_Meeting, meeting.id)).present
+    before = store.read_sync(present)
+
+    def check_in_then_fail(session):
+        _execute(session, secretary, "attendance.check_in", "c-rolled-back", {"participant_id": first})
+        assert present(session) == before + 1   # seen inside the write
+        raise RuntimeError("the transaction is rolled back")
+    try:
+        store.write_sync(check_in_then_fail)
+    except RuntimeError:
+        pass
+    store.write_sync(_execute, secretary, "attendance.check_in", "c-kept", {"participant_id": second})
+
+    assert store.read_sync(present) == before + 1
+    statuses = store.read_sync(lambda s: {
+        m.id: m.status for m in _members(s, s.get(_Meeting, meeting.id))})
+    assert statuses[second] == "present" and statuses[first] != "present"
