@@ -14,14 +14,14 @@ from server.agendafile import AgendaFileError, check_agenda, read_agenda
 FUZZ = settings(max_examples=150, deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture])
 
-scalars = st.one_of(st.none(), st.booleans(), st.integers(-10**12, 10**12),
+scalars = st.one_of(st.booleans(), st.integers(-10**12, 10**12),
                     st.floats(allow_nan=False), st.text(max_size=40),
                     st.datetimes(), st.dates())
 keys = st.sampled_from(["key", "title", "start", "end", "role", "name", "items",
                         "participants", "documents", "path", "timezone", "language",
                         "duration", "internal", "format", "meeting", "x"])
 toml_values = st.recursive(
-    scalars.filter(lambda v: v is not None),
+    scalars,
     lambda children: st.one_of(st.lists(children, max_size=4),
                                st.dictionaries(keys, children, max_size=5)),
     max_leaves=25)

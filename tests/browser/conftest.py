@@ -75,3 +75,14 @@ def live_server(tmp_path: Path) -> Iterator[LiveServer]:
     yield LiveServer(f"http://127.0.0.1:{port}", info, projector_key, settings)
     server.should_exit = True
     thread.join(timeout=10)
+
+
+@pytest.fixture(autouse=True)
+def close_pages_after_each_test(request) -> Iterator[None]:
+    """Pages left open keep reconnecting to servers that are gone and load the shared
+    browser; close every context a test opened once it ends."""
+    yield
+    if "browser" in request.fixturenames:
+        browser = request.getfixturevalue("browser")
+        for context in list(browser.contexts):
+            context.close()
