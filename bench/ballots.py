@@ -276,13 +276,14 @@ def fill_ballots(session: Any, poll_id: int, ballots: int, seats: int) -> None:
 
     from sqlmodel import select
 
-    from server._ballots import add_ballot
+    from server._ballots import add_ballot, empty_tally
     from server.elections import candidate_ids
     from server.models import Ballot, Participant, Poll, PollVoter
 
     poll = session.get(Poll, poll_id)
     cands = candidate_ids(session, poll)
-    tally, pick = json.loads(poll.tally_json), random.Random(550)
+    # secret votes keep no running tally; start from an empty one like the close does
+    tally, pick = json.loads(poll.tally_json) or empty_tally("election"), random.Random(550)
     stmt = select(Participant.id).where(Participant.role == "delegate").limit(ballots)
     for n, pid in enumerate(session.exec(stmt)):
         marks = json.dumps(sorted(pick.sample(cands, pick.randint(5, seats))))
