@@ -58,8 +58,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.templates = make_templates()
     # wrong access codes: at most 10 per address and per code in 5 minutes
     app.state.login_attempts = AttemptLimiter(limit=10, window=300.0)
-    # commands: 10 a second per person, bursts of 30, over all sockets and HTTP
-    app.state.command_limits = CommandLimiter()
+    # commands per person over all sockets and HTTP: the rate, bursts of three times it
+    app.state.command_limits = CommandLimiter(settings.command_rate, 3 * settings.command_rate)
     return app
 
 

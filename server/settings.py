@@ -30,6 +30,7 @@ class Settings:
     secure_cookies: bool = False
     session_days: int = 7
     session_idle_hours: float = 12.0
+    command_rate: float = 10.0
     broker: str = "auto"
     redis_url: str = ""
     max_upload_mb: int = 100
@@ -83,6 +84,7 @@ _FIELDS = {
     "SECURE_COOKIES": ("secure_cookies", lambda v: v.lower() in ("1", "true", "yes")),
     "SESSION_DAYS": ("session_days", int),
     "SESSION_IDLE_HOURS": ("session_idle_hours", float),
+    "COMMAND_RATE": ("command_rate", float),
     "BROKER": ("broker", str),
     "REDIS_URL": ("redis_url", str),
     "MAX_UPLOAD_MB": ("max_upload_mb", int),
