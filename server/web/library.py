@@ -19,6 +19,8 @@ from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 
 from server import book, library, notes, search, thumbnails
+from server.readcache import BlobCache, GrantCache
+from server.web import ranges
 from server.access import Viewer, check_projector_key, get_viewer
 from server.documents import blob_path, can_download, list_documents
 from server.errors import (
@@ -75,15 +77,39 @@ def _reader_and_document(session, token: str | None, document_id: int):
     return viewer, *library.get_readable(session, viewer, document_id)
 
 
+def _caches(request: Request) -> tuple[GrantCache | None, BlobCache]:
+    """Made on first use. Grants only with the local broker: one server process
+    sees every write, so it can forget a grant the moment access changes."""
+    state = request.app.state
+    if not hasattr(state, "blob_cache"):
+        state.blob_cache = BlobCache()
+        state.grant_cache = GrantCache() if state.broker.name == "local" else None
+    return state.grant_cache, state.blob_cache
+
+
+async def _reader(request: Request, document_id: int):
+    """Viewer, document and policy: from a recent grant, or one database trip."""
+    grants, _ = _caches(request)
+    token = request.session.get("token")
+    if grants is None or not token:
+        return await store_of(request).read(_reader_and_document, token, document_id)
+    grant = grants.lookup(token, document_id)
+    if grant is not None:
+        return grant.viewer, grant.document, grant.policy
+    epoch = grants.epoch()
+    viewer, doc, policy = await store_of(request).read(_reader_and_document, token, document_id)
+    grants.remember(token, viewer, doc, policy, epoch)
+    return viewer, doc, policy
+
+
 async def document_file(request: Request) -> Response:
     store = store_of(request)
     document_id = request.path_params["document_id"]
     if request.query_params.get("projector"):
         viewer = await viewer_of(request)
         doc, policy = await store.read(library.get_readable, viewer, document_id)
-    else:  # one trip to the database: this route is what a hall of tablets hits
-        viewer, doc, policy = await store.read(_reader_and_document,
-                                               request.session.get("token"), document_id)
+    else:  # this route is what a hall of tablets hits: no database trip when cached
+        viewer, doc, policy = await _reader(request, document_id)
     download = request.query_params.get("download") == "1"
     if download and not can_download(viewer, doc, policy):
         raise NotAllowedError("The organizer has not allowed downloading this document. You can read it on the tablet.")
@@ -92,9 +118,32 @@ async def document_file(request: Request) -> Response:
     headers = {"Content-Disposition": f"{disposition}; filename*=UTF-8''{quote(doc.filename or 'document.pdf')}",
                "Cache-Control": "private, max-age=31536000, immutable"}
     if not doc.confidential:
-        return FileResponse(path, media_type="application/pdf", headers=headers)
+        return await _open_file(request, doc.sha256, path, headers)
     zone = await store.read(_meeting_timezone, doc.meeting_id)
     return await _stamped(path, watermark_text(viewer.name, utcnow(), zone), headers)
+
+
+async def _open_file(request: Request, sha256: str, path: Path,
+                     headers: dict[str, str]) -> Response:
+    """An open document, whole or one byte range, from memory when it is small.
+
+    Anything this does not handle itself (several ranges, If-Range, a range
+    that cannot be served, a large file) goes to Starlette's FileResponse.
+    """
+    _, blobs = _caches(request)
+    data = blobs.get(sha256)
+    if data is None:
+        data = await asyncio.to_thread(blobs.load, sha256, path)
+    span = ranges.single_range(request.headers, len(data)) if data is not None else None
+    if data is None or span is ranges.UNHANDLED:
+        return FileResponse(path, media_type="application/pdf", headers=headers)
+    headers = {**headers, "Accept-Ranges": "bytes", "ETag": f'"{sha256[:32]}"'}
+    if span is None:
+        return Response(data, media_type="application/pdf", headers=headers)
+    start, end = span
+    headers["Content-Range"] = f"bytes {start}-{end}/{len(data)}"
+    return Response(data[start:end + 1], status_code=206, media_type="application/pdf",
+                    headers=headers)
 
 
 async def _stamped(path: Path, text: str, headers: dict[str, str]) -> Response:
