@@ -73,6 +73,9 @@ NOT_CARRIED = {
 }
 
 
+DAMAGED_EXPORT = "This OpenSlides export is damaged: some of its records do not have the shape OpenSlides writes. Export the meeting from OpenSlides again (Meeting > Export as JSON)."
+
+
 @dataclass
 class Report:
     version: str = ""
@@ -97,12 +100,14 @@ class Export:
 
     def all(self, collection: str) -> list[dict[str, Any]]:
         rows = self.data.get(collection) or {}
-        return list(rows.values()) if isinstance(rows, dict) else []
+        # a record that is not an object is not a record (a damaged export)
+        return [r for r in rows.values() if isinstance(r, dict)] if isinstance(rows, dict) else []
 
     def get(self, collection: str, ident: Any, referrer: str) -> dict[str, Any] | None:
         rows = self.data.get(collection) or {}
         found = rows.get(str(ident)) if isinstance(rows, dict) else None
-        if found is None:
+        if not isinstance(found, dict):
+            found = None
             self.report.missing.append(
                 f"{referrer} refers to {collection}/{ident}, which is not in the export."
             )
@@ -124,6 +129,17 @@ def read_export(
 ) -> tuple[MeetingSpec, Report, Export]:
     """The meeting an OpenSlides 4 export describes, and the report of what happened."""
     raw = _load_json(data)
+    try:
+        return _read_meeting(raw, zone)
+    except (AttributeError, TypeError, KeyError, IndexError, ValueError, RecursionError):
+        # a field of the wrong shape (a list where OpenSlides writes a number ...):
+        # found by tests/test_imports_fuzz.py; the organizer gets a sentence
+        raise InvalidInputError(DAMAGED_EXPORT) from None
+
+
+def _read_meeting(
+    raw: dict[str, Any], zone: str
+) -> tuple[MeetingSpec, Report, Export]:
     report = Report()
     export = Export(raw, report)
     _check_version(raw, report)
