@@ -56,9 +56,10 @@ class Changes:
     tokens: set[str]
     participants: set[int]
     documents: set[int]
+    everything: bool = False  # a bulk statement: which rows is not known
 
     def __bool__(self) -> bool:
-        return bool(self.tokens or self.participants or self.documents)
+        return bool(self.everything or self.tokens or self.participants or self.documents)
 
 
 class GrantCache:
@@ -104,13 +105,15 @@ class GrantCache:
 
 
 def _touched(key: tuple[str, int], grant: Grant, changes: Changes) -> bool:
-    return (key[0] in changes.tokens or key[1] in changes.documents
+    return (changes.everything or key[0] in changes.tokens or key[1] in changes.documents
             or grant.viewer.participant_id in changes.participants)
 
 
 # -- invalidation by committed writes ----------------------------------------------
 
 _live_caches: weakref.WeakSet[GrantCache] = weakref.WeakSet()
+_WATCHED_TABLES = frozenset(model.__tablename__ for model in
+                            (LoginSession, Participant, Document, DocumentPolicy))
 
 
 def changes_of(objects: Iterable[Any]) -> Changes:
@@ -132,6 +135,17 @@ def _note_flushed(session: Session, _context: Any) -> None:
     found = changes_of([*session.new, *session.dirty, *session.deleted])
     if found:
         session.info.setdefault(_CHANGES, []).append(found)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _note_bulk_statement(state: Any) -> None:
+    """An INSERT, UPDATE or DELETE statement bypasses the flush: forget all grants."""
+    if not (state.is_insert or state.is_update or state.is_delete):
+        return
+    table = getattr(state.statement, "table", None)
+    if getattr(table, "name", None) in _WATCHED_TABLES:
+        found = Changes(set(), set(), set(), everything=True)
+        state.session.info.setdefault(_CHANGES, []).append(found)
 
 
 @event.listens_for(Session, "after_commit")

@@ -67,3 +67,49 @@ def test_a_file_larger_than_the_cache_takes_is_read_from_disk(tmp_path):
     blobs = BlobCache(budget=1000, largest=200)
 
     assert blobs.load("big", tmp_path / "big") is None and blobs.get("big") is None
+
+
+def test_a_bulk_update_of_participants_forgets_every_grant(tmp_path):
+    from sqlalchemy import update
+
+    from server.db import Store, migrate
+    from server.models import Participant
+    url = f"sqlite:///{tmp_path / 'plenary.db'}"
+    migrate(url)
+    store = Store(url)
+    grants = GrantCache()
+    grants.remember("a", VIEWER, _doc(3), None, grants.epoch())
+    try:
+        store.write_sync(lambda s: s.execute(update(Participant).where(Participant.id == 7)
+                                             .values(role="guest")))
+    finally:
+        store.close()
+
+    assert len(grants) == 0
+
+
+def test_a_flushed_change_to_a_document_forgets_its_grants(tmp_path):
+    from server.db import Store, migrate
+    from server.models import Meeting, utcnow
+    url = f"sqlite:///{tmp_path / 'plenary.db'}"
+    migrate(url)
+    store = Store(url)
+    grants = GrantCache()
+
+    def add(session):
+        meeting = Meeting(key="ky-hop", title="Kỳ họp", starts_at=utcnow())
+        session.add(meeting)
+        session.flush()
+        doc = Document(meeting_id=meeting.id, title="T", filename="a.pdf", sha256="0" * 64, size=1)
+        session.add(doc)
+        session.flush()
+        return doc.id
+    try:
+        doc_id = store.write_sync(add)
+        grants.remember("a", VIEWER, _doc(doc_id), None, grants.epoch())
+        grants.remember("b", VIEWER, _doc(doc_id + 1), None, grants.epoch())
+        store.write_sync(lambda s: setattr(s.get(Document, doc_id), "removed", True))
+    finally:
+        store.close()
+
+    assert grants.lookup("a", doc_id) is None and grants.lookup("b", doc_id + 1) is not None
