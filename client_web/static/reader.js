@@ -576,9 +576,24 @@
     try {
       const manifest = await getJSON(`/api/meetings/${meetingId}/book?device=${deviceId()}`);
       if (manifest.revoked) await dropBook();
+      else await updateBook(manifest);
     } catch (err) {
       if (err.status === 401) await dropBook();  // logged out or session ended
     }
+  }
+
+  // The book holds exactly what the manifest lists: a document this tablet may no
+  // longer read (access withdrawn, removed, or replaced by a new version) is deleted,
+  // a new one is added, and the kept list of documents is refreshed.
+  async function updateBook(manifest) {
+    const cache = await caches.open(BOOK_CACHE);
+    const wanted = new Set(manifest.documents.map((d) => new URL(d.url, location.origin).href));
+    for (const request of await cache.keys()) {
+      const url = new URL(request.url);
+      if (url.pathname.startsWith("/documents/") && !wanted.has(url.href)) await cache.delete(request);
+      wanted.delete(url.href);
+    }
+    await cache.addAll([...wanted, `/api/meetings/${meetingId}/library`]);
   }
 
   // -- organizer tools -----------------------------------------------------------------
@@ -669,7 +684,7 @@
   window.Plenary.reducers["document.present"] = (state, data) => {
     state.presentation = data.document_id ? {document_id: data.document_id, page: data.page, title: data.title} : null;
   };
-  window.Plenary.reducers["library.changed"] = () => { setTimeout(refreshLibrary, 0); };
+  window.Plenary.reducers["library.changed"] = () => { setTimeout(() => { refreshLibrary(); checkBook(); }, 0); };
   window.Plenary.reducers["book.revoked"] = (state, data) => {
     if (client.viewer && data.participant_id === client.viewer.participant_id) setTimeout(dropBook, 0);
   };
