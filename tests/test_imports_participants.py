@@ -246,6 +246,35 @@ def test_commit_keeps_seats_and_registers_each_person_once(org_store):
     assert {"A01", "A06"} <= seats
 
 
+def test_commit_makes_each_person_a_member_of_the_meetings_body_once(org_store):
+    from server.models import Body, BodyMember, MeetingRecord
+
+    meeting = add_meeting(org_store)
+
+    def give_body(session):
+        body = Body(key="thuong-truc", name="Thường trực", kind="standing_committee")
+        session.add(body)
+        session.flush()
+        session.add(MeetingRecord(meeting_id=meeting, body_id=body.id))
+        return body.id
+
+    body_id = org_store.write_sync(give_body)
+    result = preview(org_store, meeting, csv_text([HEADER, *PEOPLE]).encode())
+    commit(org_store, meeting, result["import_id"])
+    again = preview(org_store, meeting, csv_text([HEADER, *PEOPLE]).encode())
+    commit(org_store, meeting, again["import_id"])
+
+    def read(session):
+        stmt = select(BodyMember, Person).join(Person).where(
+            BodyMember.body_id == body_id
+        )
+        return {p.name: (m.group_name, m.title) for m, p in session.exec(stmt)}
+
+    members = org_store.read_sync(read)
+    assert len(members) == 6
+    assert members["Trần Văn Đức"] == ("Đoàn Huế", "Trưởng đoàn")
+
+
 def test_reimport_updates_participants_and_keeps_their_access_codes(org_store):
     meeting = add_meeting(org_store)
     first = preview(org_store, meeting, csv_text([HEADER, *PEOPLE]).encode())
@@ -301,21 +330,18 @@ def test_a_preview_with_errors_imports_nothing(org_store):
 
 
 def test_a_failure_half_way_leaves_no_participant_behind(org_store, monkeypatch):
-    from server.imports import participants as module
+    from server.imports import _bulk
 
     meeting = add_meeting(org_store)
     before = participants(org_store, meeting)
     result = preview(org_store, meeting, csv_text([HEADER, *PEOPLE]).encode())
-    calls = []
-    real = module.link_participant
 
-    def failing(session, *args, **kwargs):
-        calls.append(1)
-        if len(calls) == 4:
-            raise RuntimeError("disk full")
-        return real(session, *args, **kwargs)
+    def failing(session, participant_rows, *args, **kwargs):
+        # the people and participants are already written when the disk fills
+        assert all(p["id"] is not None for p in participant_rows)
+        raise RuntimeError("disk full")
 
-    monkeypatch.setattr(module, "link_participant", failing)
+    monkeypatch.setattr(_bulk, "link_profiles", failing)
     with pytest.raises(RuntimeError):
         commit(org_store, meeting, result["import_id"])
 

@@ -40,7 +40,6 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from server.access import new_access_code
 from server.errors import (
     ConflictError,
     InvalidInputError,
@@ -48,16 +47,14 @@ from server.errors import (
     NotFoundError,
 )
 from server.eventlog import AUDIENCE_ALL, record_event
+from server.imports import _bulk
 from server.imports.tables import FORMULA_STARTS, SourceRow, Table, read_table
 from server.imports.vietnamese import fold
 from server.models import Participant, ParticipantImport, ParticipantProfile, Person
 from server.organization import (
-    add_member,
     clean_name,
     ensure_not_archived,
-    link_participant,
     meeting_record,
-    register_person,
     seats_of,
 )
 from server.staff import STAFF_MEETING_ROLES, Actor, record_change
@@ -687,65 +684,25 @@ def commit_participants(
 
 
 def _apply_rows(session: Session, meeting_id: int, rows: list[dict]) -> dict[str, int]:
+    """Every row at once: one query per kind of lookup, one write per table."""
     body_id = meeting_record(session, meeting_id).body_id
-    existing = _participants_by_identity(session, meeting_id)
+    values = [
+        {name: cell["value"] for name, cell in row["cells"].items()} for row in rows
+    ]
     order = _next_sort_order(session, meeting_id)
-    counts = {"added": 0, "updated": 0}
-    for row in rows:
-        values = {name: cell["value"] for name, cell in row["cells"].items()}
-        person = register_person(
-            session, values["name"], values["email"], values["ref"]
-        )
-        participant = existing.get(_identity(PreviewRow(row["row"], values)))
-        participant = participant or _by_person(session, meeting_id, person.id)
-        counts["updated" if participant else "added"] += 1
-        participant = _save_participant(
-            session, meeting_id, participant, person.id, values, order
-        )
-        order += 1
-        link_participant(session, participant.id, person.id, values["seat"])
-        if body_id is not None:
-            add_member(session, body_id, person.id, values["group"], values["title"])
+
+    people = _bulk.register_people(session, values)
+    participants, counts = _bulk.save_participants(
+        session, meeting_id, values, people, _identity_of, order
+    )
+    _bulk.link_profiles(session, participants, people, values)
+    if body_id is not None:
+        _bulk.add_members(session, body_id, people, values)
     return counts
 
 
-def _by_person(session: Session, meeting_id: int, person_id: int) -> Participant | None:
-    stmt = (
-        select(Participant)
-        .join(ParticipantProfile)
-        .where(
-            Participant.meeting_id == meeting_id,
-            ParticipantProfile.person_id == person_id,
-        )
-    )
-    return session.exec(stmt).first()
-
-
-def _save_participant(
-    session: Session,
-    meeting_id: int,
-    participant: Participant | None,
-    person_id: int,
-    values: dict[str, str],
-    order: int,
-) -> Participant:
-    if participant is None:
-        participant = Participant(
-            meeting_id=meeting_id,
-            key=f"person-{person_id}",
-            name=values["name"],
-            role=values["role"],
-            access_code=new_access_code(),
-            sort_order=order,
-        )
-    participant.name, participant.role = values["name"], values["role"]
-    participant.group_name = values["group"]
-    participant.number, participant.title = values["number"], values["title"]
-    participant.email = values["email"]
-    participant.active = True
-    session.add(participant)
-    session.flush()
-    return participant
+def _identity_of(values: dict[str, str]) -> str:
+    return _identity(PreviewRow(0, values))
 
 
 def _next_sort_order(session: Session, meeting_id: int) -> int:
