@@ -12,7 +12,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -20,7 +20,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from server.access import Viewer, check_projector_key, get_viewer
 from server.commands import ensure_command_id, execute
 from server.errors import InvalidInputError, MeetingError, RateLimitedError
-from server.eventlog import list_events_since
+from server.eventlog import PublishedEvent, list_events_since
 from server.models import Meeting
 from server.broker import make_broker
 from server.realtime import Connection, Hub, SnapshotText, encode
@@ -28,6 +28,7 @@ from server.snapshot import build_snapshot
 from server.web.limits import CommandLimiter, parse_message, person_key
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 MAX_FRAME = 64 * 1024
 HELLO_TIMEOUT = 15.0
 CLOSE_POLICY = 1008
@@ -74,32 +75,86 @@ async def _catch_up(websocket: WebSocket, conn: Connection, hub: Hub,
     Live events that arrive meanwhile wait in the connection's queue; those the
     catch-up already covered are skipped by their sequence number.
     """
-    store = websocket.app.state.store
+    reads: ReadBatch = websocket.app.state.socket_reads
     limit = websocket.app.state.settings.resync_limit
     viewer = conn.viewer
-    latest = await store.read(_latest_seq, viewer.meeting_id)
+    latest, events = await reads.read(_missed_since, viewer.meeting_id, last_seq, limit)
     await conn.send(encode({"type": "welcome", "meeting": viewer.meeting_id,
                             "seq": latest, "viewer": viewer.as_dict(),
                             "server_time": time.time()}))
-    if last_seq is None or last_seq > latest:
-        await hub.send_snapshot(conn)
-        return
-    events = await store.read(list_events_since, viewer.meeting_id, last_seq, limit + 1)
-    if len(events) > limit or any(e.type in SNAPSHOT_EVENTS for e in events):
+    if events is None or len(events) > limit or any(e.type in SNAPSHOT_EVENTS for e in events):
         await hub.send_snapshot(conn)
         return
     hub.metrics.resyncs_total += 1
     for event in events:
         if event.audience in viewer.audiences:
             await conn.send(encode(event.message()))
-    conn.sent_seq = max(last_seq, events[-1].seq if events else last_seq)
+    conn.sent_seq = max(last_seq or 0, events[-1].seq if events else last_seq or 0)
     await conn.send(encode({"type": "synced", "meeting": viewer.meeting_id,
                             "seq": conn.sent_seq, "missed": len(events)}))
 
 
-def _latest_seq(session: Any, meeting_id: int) -> int:
+def _missed_since(session: Any, meeting_id: int, last_seq: int | None,
+                  limit: int) -> tuple[int, list[PublishedEvent] | None]:
+    """The latest sequence, and the events after ``last_seq`` (None: load a snapshot)."""
     meeting = session.get(Meeting, meeting_id)
-    return meeting.last_seq if meeting else 0
+    latest = meeting.last_seq if meeting else 0
+    if last_seq is None or last_seq > latest:
+        return latest, None
+    return latest, list_events_since(session, meeting_id, last_seq, limit + 1)
+
+
+class ReadBatch:
+    """Socket reads that queue up while one is running go to the database together.
+
+    In a reconnect storm every tablet needs its login and what it missed. One
+    thread hop and one read transaction for all that waited costs far less than
+    one each, and keeps the reader threads from taking the interpreter lock from
+    the event loop a thousand times a second. A read still begins after it was
+    asked for, so it sees every event committed before its tablet joined the hub.
+    """
+
+    def __init__(self, store: Any, most: int = 256) -> None:
+        self.store, self.most = store, most
+        self.pending: list[tuple[Callable[..., Any], tuple[Any, ...], asyncio.Future]] = []
+        self.running = False
+
+    async def read(self, fn: Callable[..., T], *args: Any) -> T:
+        future: asyncio.Future = asyncio.get_running_loop().create_future()
+        self.pending.append((fn, args, future))
+        if not self.running:
+            self.running = True
+            asyncio.ensure_future(self._run())
+        return await future
+
+    async def _run(self) -> None:
+        try:
+            while self.pending:
+                batch, self.pending = self.pending[:self.most], self.pending[self.most:]
+                jobs = [(fn, args) for fn, args, _ in batch]
+                try:
+                    outcomes = await self.store.read(_read_each, jobs)
+                except Exception as exc:  # the read itself failed: tell every tablet in it
+                    outcomes = [(False, exc)] * len(batch)
+                for (_fn, _args, future), (ok, value) in zip(batch, outcomes, strict=True):
+                    if future.done():  # its tablet left meanwhile
+                        continue
+                    if ok:
+                        future.set_result(value)
+                    else:
+                        future.set_exception(value)
+        finally:
+            self.running = False
+
+
+def _read_each(session: Any, jobs: list[tuple[Callable[..., Any], tuple[Any, ...]]]) -> list[tuple[bool, Any]]:
+    outcomes: list[tuple[bool, Any]] = []
+    for fn, args in jobs:
+        try:
+            outcomes.append((True, fn(session, *args)))
+        except MeetingError as exc:  # one tablet's refusal, e.g. an ended login
+            outcomes.append((False, exc))
+    return outcomes
 
 
 def snapshot_source(store: Any) -> SnapshotText:
@@ -188,12 +243,12 @@ async def _receive_json(websocket: WebSocket) -> dict:
 
 
 async def _authenticate(websocket: WebSocket) -> Viewer:
-    store = websocket.app.state.store
+    reads: ReadBatch = websocket.app.state.socket_reads
     projector = websocket.query_params.get("projector")
     if projector is not None and projector.isdigit():
         key = websocket.query_params.get("key", "")
-        return await store.read(check_projector_key, int(projector), key)
-    return await store.read(get_viewer, websocket.session.get("token"))
+        return await reads.read(check_projector_key, int(projector), key)
+    return await reads.read(get_viewer, websocket.session.get("token"))
 
 
 def _check_hello(hello: dict, viewer: Viewer) -> int | None:
@@ -239,6 +294,7 @@ async def start_realtime(app: Any) -> Callable[[], Awaitable[None]]:
     await broker.start()
     reaper = asyncio.ensure_future(reap_dead(hub, settings.heartbeat_seconds))
     app.state.hub, app.state.broker = hub, broker
+    app.state.socket_reads = ReadBatch(store)
 
     async def stop() -> None:
         reaper.cancel()

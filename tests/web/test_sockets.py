@@ -504,3 +504,51 @@ def test_projector_with_a_wrong_key_is_closed_with_4403(client, meeting):
 
     assert error["message"] == "This projector address is not valid. Ask the organizer for the current one."
     assert closed.value.code == 4403
+
+
+# -- reads shared by a reconnect storm ---------------------------------------------
+
+
+class CountingStore:
+    """Runs reads like the store does (in a thread), counting how many it ran."""
+
+    def __init__(self) -> None:
+        self.reads = 0
+
+    async def read(self, fn, *args):
+        self.reads += 1
+        return await asyncio.to_thread(fn, None, *args)
+
+
+def _login(_session, token: str) -> str:
+    from server.errors import NotLoggedInError
+
+    if token == "ended":
+        raise NotLoggedInError("Your session has ended. Please log in again with your access code.")
+    return f"viewer of {token}"
+
+
+async def test_tablets_arriving_together_share_one_database_read():
+    from server.web.sockets import ReadBatch
+
+    store = CountingStore()
+    reads = ReadBatch(store)
+
+    viewers = await asyncio.gather(*(reads.read(_login, f"t{i}") for i in range(50)))
+
+    assert viewers == [f"viewer of t{i}" for i in range(50)]
+    assert store.reads == 1
+
+
+async def test_an_ended_login_in_a_shared_read_refuses_only_its_own_tablet():
+    from server.errors import NotLoggedInError
+    from server.web.sockets import ReadBatch
+
+    reads = ReadBatch(CountingStore())
+
+    outcomes = await asyncio.gather(reads.read(_login, "a"), reads.read(_login, "ended"),
+                                    reads.read(_login, "b"), return_exceptions=True)
+
+    assert outcomes[0] == "viewer of a" and outcomes[2] == "viewer of b"
+    assert isinstance(outcomes[1], NotLoggedInError)
+    assert outcomes[1].message == "Your session has ended. Please log in again with your access code."
