@@ -40,8 +40,8 @@ from websockets.exceptions import WebSocketException
 
 LIFETIME = 900.0
 MAX_ATTEMPTS = 40
-BACKOFF_MIN = 0.5
-BACKOFF_MAX = 4.0
+BACKOFF_MIN = 1.0
+BACKOFF_MAX = 2.0
 CONNECTS_AT_ONCE = 100
 SESSION_COOKIE = "plenary_session"
 
@@ -65,6 +65,7 @@ class Tablet:
         self.ready = asyncio.Event()
         self.attempt = 0
         self.opened = 0.0
+        self.tried = 0.0  # when the latest attempt began (before the connect gate)
         self.join_took = 0.0  # seconds from socket open to holding the state
 
     async def run(self) -> None:
@@ -75,13 +76,14 @@ class Tablet:
                 pass
             if self.fleet.stopping:
                 return
-            # the same back-off as plenary.js: jittered, doubling from 0.5 s to 4 s
+            # the same back-off as plenary.js: full jitter, 0-1 s, then 0-2 s
             cap = min(BACKOFF_MAX, BACKOFF_MIN * 2 ** min(self.attempt, 10))
             self.attempt += 1
-            await asyncio.sleep(cap / 2 + random.random() * cap / 2)
+            await asyncio.sleep(random.random() * cap)
 
     async def session(self) -> None:
         headers = {"Cookie": f"{SESSION_COOKIE}={self.cookie}"} if self.cookie else None
+        self.tried = time.monotonic()
         async with self.fleet.gate:
             ws = await connect(self.fleet.url, additional_headers=headers, compression=None,
                                proxy=None, ping_interval=None, open_timeout=60,
@@ -188,7 +190,8 @@ class Fleet:
         return {"hashes": Counter(t.state_hash() for t in self.tablets),
                 "seqs": sorted({t.seq for t in self.tablets if t.seq is not None})[-3:],
                 "joins": joins,
-                "slowest_join": max((t.join_took for t in self.tablets), default=0.0)}
+                "slowest_join": max((t.join_took for t in self.tablets), default=0.0),
+                "last_try": max((t.tried for t in self.tablets), default=0.0)}
 
     async def stop(self) -> None:
         self.stopping = True

@@ -6,10 +6,12 @@
 (function () {
   const HEARTBEAT_MS = 15000;
   const SILENCE_MS = HEARTBEAT_MS * 2.5;
-  const BACKOFF_MIN_MS = 500;
-  // Capped low: after a server restart a whole hall is back within a few seconds,
-  // spread over the jitter window; a failed attempt costs next to nothing.
-  const BACKOFF_MAX_MS = 4000;
+  // Full jitter: each wait is anywhere from 0 to the current step (1 s, then 2 s).
+  // Capped low: after a server restart the whole hall is back within the 2 s
+  // window (a storm spread over N s cannot end sooner than N s), yet arrives
+  // spread out; a failed attempt costs next to nothing.
+  const BACKOFF_MIN_MS = 1000;
+  const BACKOFF_MAX_MS = 2000;
 
   const catalog = JSON.parse(document.getElementById("i18n").textContent || "{}");
   function t(text, params) {
@@ -103,7 +105,7 @@
       if (delay === undefined) {
         // Jittered exponential back-off, so a hall of tablets does not return at once.
         const cap = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** this.attempt);
-        delay = cap / 2 + Math.random() * cap / 2;
+        delay = Math.random() * cap;
         this.attempt += 1;
       }
       this.timer = setTimeout(() => { this.timer = null; if (!this.ws) this.connect(); }, delay);
