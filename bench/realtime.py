@@ -295,7 +295,8 @@ class Workers:
             hashes.update(answer["hashes"])
             joins.update(answer["joins"])
         return {"hashes": hashes, "joins": joins,
-                "slowest_join": max(a["slowest_join"] for a in answers)}
+                "slowest_join": max(a["slowest_join"] for a in answers),
+                "last_try": max(a["last_try"] for a in answers)}
 
     def close(self) -> None:
         for process in self.processes:
@@ -488,7 +489,8 @@ def reconnect_storm(server: Server, data_dir: Path, chair: Chair, workers: Worke
     return {"server": restarted, "since_ready_s": max(times) - ready if times else float("nan"),
             "since_kill_s": max(times) - killed if times else float("nan"),
             "restart_s": ready - killed, "missing": missing,
-            "slowest_resync_s": state["slowest_join"], "joins": dict(state["joins"]),
+            "slowest_resync_s": state["slowest_join"],
+            "last_try_s": state["last_try"] - ready, "joins": dict(state["joins"]),
             "state_hashes": len(state["hashes"])}
 
 
