@@ -58,6 +58,15 @@ ALLOWED: dict[str, tuple[frozenset[str], str]] = {
         frozenset({"organizer"}),
         "print the cards of the organizer, chair or secretaries",
     ),
+    "bodies.manage": (
+        frozenset({"organizer"}),
+        "create or remove bodies, delegations and groups",
+    ),
+    "bodies.members": (
+        frozenset({"organizer", "secretary"}),
+        "add or remove members of a body",
+    ),
+    "meeting.body": (frozenset({"organizer"}), "assign the meeting to a body"),
     "organize.view": (
         frozenset({"organizer", "secretary", "technician"}),
         "open the organizer pages",

@@ -44,6 +44,7 @@ from server.models.floor import (  # noqa: F401, E402
 from server.models.organization import (  # noqa: F401, E402
     Body,
     BodyMember,
+    ImportedPoll,
     ImportReport,
     MeetingRecord,
     OrganizerChange,

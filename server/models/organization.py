@@ -33,6 +33,7 @@ class Body(SQLModel, table=True):
     parent_id: int | None = Field(default=None, foreign_key="body.id")
     timezone: str = "Asia/Ho_Chi_Minh"
     created_at: datetime = Field(default_factory=utcnow)
+    removed_at: datetime | None = None  # removed bodies keep their history
 
 
 class Person(SQLModel, table=True):
@@ -99,6 +100,28 @@ class ImportReport(SQLModel, table=True):
     meeting_id: int = Field(foreign_key="meeting.id", index=True)
     source: str = ""
     report_json: str = Field(default="{}", sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ImportedPoll(SQLModel, table=True):
+    """A finished vote brought from another system, kept as history of its item."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="meeting.id", index=True)
+    item_key: str = ""  # the key of its agenda item in the meeting
+    source: str = ""  # openslides
+    source_id: str = ""  # the poll's id in the source
+    title: str = ""
+    method: str = ""  # Y, YN, YNA, N (OpenSlides' poll methods)
+    kind: str = ""  # analog, named, pseudoanonymous ...
+    state: str = ""  # finished, published
+    options_json: str = Field(default="[]", sa_column=Column(Text, nullable=False))
+    votes_valid: str | None = None  # decimals as text: votes may be weighted
+    votes_invalid: str | None = None
+    votes_cast: str | None = None
+    contradictions_json: str = Field(
+        default="[]", sa_column=Column(Text, nullable=False)
+    )
     created_at: datetime = Field(default_factory=utcnow)
 
 
