@@ -25,6 +25,7 @@ from server.settings import Settings, load_settings
 from server.web import api, errors, ops, pages, sockets
 from server.web import floor as floor_routes  # also registers the floor's commands
 from server.web import organize as organize_routes  # organizer pages, badges
+from server.web import bodies as bodies_routes  # bodies and their members
 from server.web.limits import CommandLimiter
 from server.web.security import AttemptLimiter, SecurityMiddleware
 from server.web import library as library_routes
@@ -41,6 +42,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *ops.routes,  # /healthz and /metrics, ahead of api's plain health route
         *floor_routes.routes,  # before pages: /m/{id}/checkin
         *organize_routes.routes,  # before pages: /m/{id}/organize, cards.pdf
+        *bodies_routes.routes,  # before pages: /m/{id}/organize/bodies
         *pages.routes, *api.routes, *sockets.routes,
         *library_routes.routes,
         *minutes_routes.routes,
