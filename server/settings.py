@@ -34,6 +34,7 @@ class Settings:
     broker: str = "auto"
     redis_url: str = ""
     max_upload_mb: int = 100
+    accel_redirect: str = ""  # nginx internal location that serves the stored files
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -88,6 +89,7 @@ _FIELDS = {
     "BROKER": ("broker", str),
     "REDIS_URL": ("redis_url", str),
     "MAX_UPLOAD_MB": ("max_upload_mb", int),
+    "ACCEL_REDIRECT": ("accel_redirect", str),
 }
 
 

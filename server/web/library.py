@@ -118,9 +118,19 @@ async def document_file(request: Request) -> Response:
     headers = {"Content-Disposition": f"{disposition}; filename*=UTF-8''{quote(doc.filename or 'document.pdf')}",
                "Cache-Control": "private, max-age=31536000, immutable"}
     if not doc.confidential:
+        accel = request.app.state.settings.accel_redirect
+        if accel:  # the proxy sends the bytes, ranges included
+            return _handed_to_proxy(accel, doc.sha256, headers)
         return await _open_file(request, doc.sha256, path, headers)
     zone = await store.read(_meeting_timezone, doc.meeting_id)
     return await _stamped(path, watermark_text(viewer.name, utcnow(), zone), headers)
+
+
+def _handed_to_proxy(location: str, sha256: str, headers: dict[str, str]) -> Response:
+    """Let nginx send the stored file (X-Accel-Redirect into an internal location)."""
+    target = f"{location.rstrip('/')}/{sha256[:2]}/{sha256}.pdf"
+    return Response(b"", media_type="application/pdf",
+                    headers={**headers, "X-Accel-Redirect": target})
 
 
 async def _open_file(request: Request, sha256: str, path: Path,
