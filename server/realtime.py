@@ -52,7 +52,7 @@ class Connection:
 
     __slots__ = ("viewer", "send", "close", "limit", "sent_seq", "queue", "replies",
                  "overflowed", "closed", "busy", "last_heard", "progress", "task",
-                 "hub")
+                 "hub", "number")
 
     def __init__(self, viewer: Viewer, send: Send, limit: int,
                  close: Close | None = None) -> None:
@@ -70,6 +70,7 @@ class Connection:
         self.last_heard = self.progress = time.monotonic()
         self.task: asyncio.Task | None = None
         self.hub: Hub | None = None
+        self.number = 0  # order of joining: picks its share of the heartbeat
 
     def push(self, seq: int | None, text: str) -> None:
         """Send a live message now, or queue it behind what is still being sent."""
@@ -263,6 +264,7 @@ class Hub:
         self.rooms.setdefault(viewer.meeting_id, Room()).add(conn)
         self.metrics.connections += 1
         self.metrics.connects_total += 1
+        conn.number = self.metrics.connects_total
         self._presence_changed(viewer.meeting_id)
         return conn
 
@@ -343,11 +345,18 @@ class Hub:
         for conn in room.audience(AUDIENCE_STAFF):
             conn.push(None, text)
 
-    def reap(self, heartbeat: float) -> int:
-        """Drop silent and stuck connections, then ping the others; return how many went."""
+    def reap(self, heartbeat: float, part: int = 0, parts: int = 1) -> int:
+        """Drop silent and stuck connections, then ping the others; return how many went.
+
+        With ``parts`` > 1 only every ``parts``-th connection is looked at (those
+        whose number leaves ``part``), so the heartbeat of a full hall is spread
+        over its interval instead of 10,000 pings and pongs at one instant, which
+        would hold up a broadcast that happens to fall into it.
+        """
         now = time.monotonic()
         dropped = 0
-        for conn in self.connections():
+        share = [c for c in self.connections() if c.number % parts == part]
+        for conn in share:
             if now - conn.last_heard > heartbeat * 2.5:
                 self.metrics.dead_total += 1
             elif conn.is_stalled(now):
@@ -357,7 +366,7 @@ class Hub:
             dropped += 1
             self.drop(conn)
         ping = encode({"type": "ping"})
-        for conn in self.connections():
+        for conn in share:
             conn.reply(ping)
         return dropped
 

@@ -209,6 +209,33 @@ async def test_heartbeat_pings_every_live_tablet():
     assert delegate.received == [{"type": "ping"}]
 
 
+async def test_heartbeat_in_parts_pings_each_tablet_once_per_round_a_share_at_a_time():
+    hub = Hub()
+    tablets = [join(hub, Viewer(1, "delegate", 100 + i))[0] for i in range(9)]
+
+    hub.reap(heartbeat=15.0, part=0, parts=3)
+    first_share = sum(1 for t in tablets if t.received)
+    hub.reap(heartbeat=15.0, part=1, parts=3)
+    hub.reap(heartbeat=15.0, part=2, parts=3)
+
+    assert first_share == 3
+    assert all(t.received == [{"type": "ping"}] for t in tablets)
+
+
+async def test_silent_tablet_is_dropped_in_its_share_of_the_heartbeat():
+    hub = Hub()
+    _, quiet = join(hub, DELEGATE)
+    join(hub, OTHER_DELEGATE)
+    quiet.last_heard = time.monotonic() - 100
+    share = quiet.number % 2
+
+    missed = hub.reap(heartbeat=15.0, part=1 - share, parts=2)
+    found = hub.reap(heartbeat=15.0, part=share, parts=2)
+
+    assert (missed, found) == (0, 1)
+    assert hub.connected_ids(1) == [11]
+
+
 async def test_presence_is_sent_to_staff_only():
     hub = Hub()
     chair, _ = join(hub, CHAIR)

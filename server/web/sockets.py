@@ -33,6 +33,7 @@ MAX_FRAME = 64 * 1024
 HELLO_TIMEOUT = 15.0
 CLOSE_POLICY = 1008
 CLOSE_TOO_BIG = 1009
+HEARTBEAT_PARTS = 15  # at the default 15 s: a fifteenth of the hall pinged every second
 # Events after which a reconnecting tablet reloads everything instead of catching up.
 SNAPSHOT_EVENTS = frozenset({"meeting.changed", "meeting.imported"})
 
@@ -279,11 +280,17 @@ async def _close(websocket: WebSocket, code: int) -> None:
         pass
 
 
-async def reap_dead(hub: Hub, heartbeat: float) -> None:
-    """Every heartbeat: drop silent or stuck tablets, then ping the others."""
+async def reap_dead(hub: Hub, heartbeat: float, parts: int = HEARTBEAT_PARTS) -> None:
+    """Every heartbeat: drop silent or stuck tablets, then ping the others.
+
+    The hall is handled in ``parts`` shares, one share every heartbeat/parts
+    seconds, so every tablet still hears a ping once per heartbeat.
+    """
+    part = 0
     while True:
-        await asyncio.sleep(heartbeat)
-        hub.reap(heartbeat)
+        await asyncio.sleep(heartbeat / parts)
+        hub.reap(heartbeat, part, parts)
+        part = (part + 1) % parts
 
 
 async def start_realtime(app: Any) -> Callable[[], Awaitable[None]]:
