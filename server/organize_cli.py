@@ -95,7 +95,10 @@ def cmd_import_participants(args: argparse.Namespace, settings: Settings) -> int
         preview = store.write_sync(keep_preview, meeting_id, preview, COMMAND_LINE)
         print_preview(preview)
         if not preview["rows"]:
-            print("The file has no participant rows; nothing was imported.", file=sys.stderr)
+            print(
+                "The file has no participant rows; nothing was imported.",
+                file=sys.stderr,
+            )
             return 1
         if not preview["can_commit"]:
             print(
@@ -156,9 +159,8 @@ def cmd_import_openslides(args: argparse.Namespace, settings: Settings) -> int:
     def job(store) -> int:
         data = args.file.read_bytes()
         if data.lstrip(b"\xef\xbb\xbf \r\n\t")[:1] == b"{":
-            result = store.write_sync(
-                openslides.import_export, data, COMMAND_LINE, args.timezone
-            )
+            read = openslides.read_export_file(data, args.timezone)  # not in the writer
+            result = store.write_sync(openslides.store_export, read, COMMAND_LINE)
             print_report(result)
             return 0
         if not args.meeting:
@@ -168,9 +170,9 @@ def cmd_import_openslides(args: argparse.Namespace, settings: Settings) -> int:
             )
             return 2
         result = store.write_sync(
-            openslides.import_upload,
+            openslides.store_upload,
             _meeting_id(store, args.meeting),
-            data,
+            openslides.read_upload(data),
             args.file.name,
             COMMAND_LINE,
         )

@@ -12,6 +12,7 @@ from server.errors import InvalidInputError
 from server.imports.openslides import (
     import_export,
     import_upload,
+    list_poll_history,
     read_agenda_csv,
     read_export,
     read_motions_csv,
@@ -270,6 +271,52 @@ def test_importing_the_same_export_again_updates_the_meeting(org_store):
 
     assert second["meeting_id"] == first["meeting_id"]
     assert second["created"] is False
+
+
+def test_finished_polls_are_stored_with_options_and_totals(org_store):
+    result = org_store.write_sync(import_export, EXAMPLE, COMMAND_LINE)
+
+    polls = org_store.read_sync(list_poll_history, result["meeting_id"])
+
+    assert [(p["title"], p["item"]["title"], p["is_result"]) for p in polls] == [
+        ("Wahlgang", "2. Wahl", True),
+        ("1", "A1: test", False),
+        ("2", "Wahl", False),
+    ]
+    election = polls[0]
+    assert (election["method"], election["type"], election["state"]) == (
+        "Y",
+        "named",
+        "finished",
+    )
+    assert [(o["option"], o["yes"], o["global"]) for o in election["options"]] == [
+        ("b", "0", False),
+        ("a", "1", False),
+        ("global", "0", True),
+    ]
+    assert (election["valid"], election["invalid"], election["cast"]) == ("1", "0", "1")
+    motion = polls[1]
+    assert motion["options"][0] == {
+        "option": "A1: test",
+        "global": False,
+        "yes": "2",
+        "no": "4",
+        "abstain": "1",
+    }
+    assert motion["contradictions"] == [
+        'In the vote "1" on A1: test, votes cast (2) are not valid (2) plus invalid (9) votes (11).',
+        'In the vote "1" on A1: test, the options add up to 7 votes, more than the 2 valid votes.',
+    ]
+
+
+def test_importing_the_export_again_replaces_its_poll_history(org_store):
+    first = org_store.write_sync(import_export, EXAMPLE, COMMAND_LINE)
+
+    second = org_store.write_sync(import_export, EXAMPLE, COMMAND_LINE)
+
+    assert second["meeting_id"] == first["meeting_id"]
+    polls = org_store.read_sync(list_poll_history, second["meeting_id"])
+    assert [p["title"] for p in polls] == ["Wahlgang", "1", "2"]
 
 
 def test_the_agenda_csv_gives_titles_texts_and_durations():

@@ -73,6 +73,21 @@
     $("staff-cards-note").hidden = Boolean(state.allowed["cards.staff"]);
     renderPeople();
     renderAudit();
+    renderHistory((await request(`${api}/poll-history`)).polls);
+  }
+
+  function renderHistory(polls) {
+    $("history").hidden = !polls.length;
+    const figures = (o) => ["yes", "no", "abstain"].filter((k) => o[k] !== null)
+      .map((k) => `${t(k)} ${o[k]}`).join(", ");
+    $("history-list").replaceChildren(...polls.map((poll) => el("article", {class: "org-poll"},
+      el("h3", {}, poll.item ? `${poll.item.number} ${poll.item.title} · ${poll.title}` : poll.title),
+      el("ul", {}, poll.options.map((o) => el("li", {},
+        `${o.global ? t("General no or abstain") : o.option}: ${figures(o)}`))),
+      el("p", {}, t("Valid {valid}, invalid {invalid}, cast {cast}.",
+        {valid: poll.valid ?? "–", invalid: poll.invalid ?? "–", cast: poll.cast ?? "–"})),
+      poll.is_result ? null : el("p", {class: "problem problem-error"},
+        t("These figures contradict each other and are no result."), " ", poll.contradictions.join(" ")))));
   }
 
   function renderPeople() {

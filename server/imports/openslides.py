@@ -13,11 +13,17 @@ Rules:
 - Participants keep their name, number, email and delegation (structure
   level); the admin group makes organizers, groups that manage the agenda or
   users make secretaries, everyone else is a delegate.
-- Finished polls are kept as history on their item. Figures that contradict
+- Finished polls are kept as history: as rows (``ImportedPoll``: title, method,
+  state, each option's yes/no/abstain or votes, valid/invalid/cast totals) that
+  the secretary's pages list, and as a line in their item's text. Importing the
+  same export again replaces them. Figures that contradict
   each other (votes cast against valid and invalid, option totals against valid
   votes, single votes against option totals, an end before the start) are not
   taken as results: they are flagged in the report and on the item.
 - A reference to something missing from the export is reported and skipped.
+- Files are parsed and checked (``read_upload``, ``read_export_file``) before
+  the single writer is asked to store them (``store_upload``, ``store_export``),
+  so a big export never holds up the votes of other meetings.
 - The report lists what was not carried over (lists of speakers, comments,
   change recommendations, tags, files, projectors, chats, vote weights ...).
 - OpenSlides' CSV agenda file (title, text, duration) and motion file
@@ -43,7 +49,7 @@ from server.eventlog import record_event
 from server.imports._html import html_to_text
 from server.imports.tables import read_csv
 from server.meetings import get_meeting, import_meeting
-from server.models import AgendaItem, Body, ImportReport, Participant
+from server.models import AgendaItem, Body, ImportedPoll, ImportReport, Participant
 from server.organization import (
     assign_body,
     ensure_not_archived,
@@ -101,7 +107,11 @@ class Export:
     def all(self, collection: str) -> list[dict[str, Any]]:
         rows = self.data.get(collection) or {}
         # a record that is not an object is not a record (a damaged export)
-        return [r for r in rows.values() if isinstance(r, dict)] if isinstance(rows, dict) else []
+        return (
+            [r for r in rows.values() if isinstance(r, dict)]
+            if isinstance(rows, dict)
+            else []
+        )
 
     def get(self, collection: str, ident: Any, referrer: str) -> dict[str, Any] | None:
         rows = self.data.get(collection) or {}
@@ -131,15 +141,20 @@ def read_export(
     raw = _load_json(data)
     try:
         return _read_meeting(raw, zone)
-    except (AttributeError, TypeError, KeyError, IndexError, ValueError, RecursionError):
+    except (
+        AttributeError,
+        TypeError,
+        KeyError,
+        IndexError,
+        ValueError,
+        RecursionError,
+    ):
         # a field of the wrong shape (a list where OpenSlides writes a number ...):
         # found by tests/test_imports_fuzz.py; the organizer gets a sentence
         raise InvalidInputError(DAMAGED_EXPORT) from None
 
 
-def _read_meeting(
-    raw: dict[str, Any], zone: str
-) -> tuple[MeetingSpec, Report, Export]:
+def _read_meeting(raw: dict[str, Any], zone: str) -> tuple[MeetingSpec, Report, Export]:
     report = Report()
     export = Export(raw, report)
     _check_version(raw, report)
@@ -312,10 +327,11 @@ def _item(export: Export, row: dict[str, Any]) -> ItemSpec:
     kind = row.get("type") or ("internal" if row.get("is_internal") else "common")
     if kind == "hidden":
         export.report.hidden_items.append(title)
-    history = _poll_history(export, collection, content, title)
+    key = f"os-item-{row.get('id')}"
+    history = _poll_history(export, collection, content, title, key)
     duration = row.get("duration")
     item = ItemSpec(
-        key=f"os-item-{row.get('id')}",
+        key=key,
         title=title or f"Item {row.get('id')}",
         description="\n\n".join(p for p in (text, history) if p),
         duration_min=max(1, round(duration / 60)) if duration else None,
@@ -435,7 +451,11 @@ def _motions_off_agenda(export: Export, meeting: dict[str, Any]) -> list[ItemSpe
 
 
 def _poll_history(
-    export: Export, collection: str, content: dict[str, Any] | None, title: str
+    export: Export,
+    collection: str,
+    content: dict[str, Any] | None,
+    title: str,
+    item_key: str,
 ) -> str:
     if content is None or collection not in ("motion", "assignment"):
         return ""
@@ -454,6 +474,7 @@ def _poll_history(
             )
             continue
         entry = _poll_entry(export, poll, title)
+        entry["item_key"] = item_key
         export.report.history.append(entry)
         lines.append(_history_line(entry))
     return "\n".join(lines)
@@ -480,6 +501,7 @@ def _poll_entry(export: Export, poll: dict[str, Any], on: str) -> dict[str, Any]
         "on": on,
         "method": poll.get("pollmethod"),
         "type": poll.get("type"),
+        "state": poll.get("state"),
         "options": options,
         "global": global_option,
         **figures,
@@ -739,16 +761,40 @@ def _report_left_out(export: Export) -> None:
 # -- storing ---------------------------------------------------------------------------
 
 
+@dataclass
+class ReadExport:
+    """An export read and checked, before anything is written."""
+
+    spec: MeetingSpec
+    report: Report
+    committee: str | None  # the name of its committee, which becomes a body
+
+
+def read_export_file(data: bytes, zone: str = DEFAULT_TIMEZONE) -> ReadExport:
+    """Parse and check an export; CPU work only, run it outside the writer."""
+    spec, report, export = read_export(data, zone)
+    committees = export.all("committee")
+    name = str(committees[0].get("name") or "committee") if committees else None
+    return ReadExport(spec, report, name)
+
+
 def import_export(
     session: Session, data: bytes, actor: Actor, zone: str = DEFAULT_TIMEZONE
 ) -> dict[str, Any]:
-    """Create (or update) the meeting of an export, with its report; one transaction."""
-    spec, report, export = read_export(data, zone)
+    """Read an export and store it; see ``store_export``."""
+    return store_export(session, read_export_file(data, zone), actor)
+
+
+def store_export(session: Session, read: ReadExport, actor: Actor) -> dict[str, Any]:
+    """Create (or update) the meeting of a read export, with its report and its
+    finished votes as history; one transaction."""
+    spec, report = read.spec, read.report
     result = import_meeting(session, spec)
     _register_people(session, result.meeting_id, spec)
-    committee = _committee(session, export, actor)
+    committee = _committee(session, read.committee, actor)
     if committee is not None:
         assign_body(session, result.meeting_id, committee.id, actor)
+    keep_poll_history(session, result.meeting_id, report.history)
     stored = ImportReport(
         meeting_id=result.meeting_id,
         source="openslides-json",
@@ -771,6 +817,83 @@ def import_export(
     }
 
 
+def keep_poll_history(
+    session: Session, meeting_id: int, history: list[dict[str, Any]]
+) -> None:
+    """The finished votes as rows; importing the export again replaces them."""
+    stmt = select(ImportedPoll).where(
+        ImportedPoll.meeting_id == meeting_id, ImportedPoll.source == "openslides"
+    )
+    for old in session.exec(stmt):
+        session.delete(old)
+    for entry in history:
+        session.add(_imported_poll(meeting_id, entry))
+
+
+def _imported_poll(meeting_id: int, entry: dict[str, Any]) -> ImportedPoll:
+    options = [_option_figures(option) for option in entry["options"]]
+    if entry["global"]:  # the general no / abstain of an election
+        options.append({**_option_figures(entry["global"]), "global": True})
+    return ImportedPoll(
+        meeting_id=meeting_id,
+        item_key=entry.get("item_key") or "",
+        source="openslides",
+        source_id=str(entry.get("poll_id") or ""),
+        title=_clean(entry.get("title")),
+        method=str(entry.get("method") or ""),
+        kind=str(entry.get("type") or ""),
+        state=str(entry.get("state") or ""),
+        options_json=json.dumps(options, ensure_ascii=False),
+        votes_valid=_figure(entry["votesvalid"]),
+        votes_invalid=_figure(entry["votesinvalid"]),
+        votes_cast=_figure(entry["votescast"]),
+        contradictions_json=json.dumps(entry["contradictions"], ensure_ascii=False),
+    )
+
+
+def _option_figures(option: dict[str, Any]) -> dict[str, Any]:
+    figures = {name: _figure(option[name]) for name in ("yes", "no", "abstain")}
+    return {"option": option["option"], "global": False, **figures}
+
+
+def _figure(value: Decimal | None) -> str | None:
+    return None if value is None else _n(value)
+
+
+def list_poll_history(session: Session, meeting_id: int) -> list[dict[str, Any]]:
+    """The imported finished votes of a meeting, in agenda order, for the secretary."""
+    items = {
+        item.key: (item.position, item.number, item.title)
+        for item in session.exec(
+            select(AgendaItem).where(AgendaItem.meeting_id == meeting_id)
+        )
+    }
+    stmt = select(ImportedPoll).where(ImportedPoll.meeting_id == meeting_id)
+    polls = sorted(
+        session.exec(stmt.order_by(col(ImportedPoll.id))),
+        key=lambda p: items.get(p.item_key, (1 << 30, "", ""))[0],
+    )
+    return [_poll_view(p, items.get(p.item_key)) for p in polls]
+
+
+def _poll_view(poll: ImportedPoll, item: tuple[int, str, str] | None) -> dict[str, Any]:
+    contradictions = json.loads(poll.contradictions_json)
+    return {
+        "title": poll.title,
+        "item": {"number": item[1], "title": item[2]} if item else None,
+        "method": poll.method,
+        "type": poll.kind,
+        "state": poll.state,
+        "options": json.loads(poll.options_json),
+        "valid": poll.votes_valid,
+        "invalid": poll.votes_invalid,
+        "cast": poll.votes_cast,
+        "contradictions": contradictions,
+        # figures that contradict each other are history, never a result
+        "is_result": not contradictions,
+    }
+
+
 def _register_people(session: Session, meeting_id: int, spec: MeetingSpec) -> None:
     stmt = select(Participant).where(Participant.meeting_id == meeting_id)
     rows = {p.key: p for p in session.exec(stmt)}
@@ -786,16 +909,13 @@ def _register_people(session: Session, meeting_id: int, spec: MeetingSpec) -> No
             link_participant(session, row.id, found.id)
 
 
-def _committee(session: Session, export: Export, actor: Actor) -> Body | None:
-    committees = export.all("committee")
-    if not committees:
+def _committee(session: Session, name: str | None, actor: Actor) -> Body | None:
+    if name is None:
         return None
-    key = f"os-{slug(str(committees[0].get('name') or 'committee'))}"[:64]
+    key = f"os-{slug(name)}"[:64]
     body = session.exec(select(Body).where(Body.key == key)).first()
     if body is None:
-        body = Body(
-            key=key, name=_clean(committees[0].get("name")) or key, kind="committee"
-        )
+        body = Body(key=key, name=_clean(name) or key, kind="committee")
         session.add(body)
         session.flush()
         record_change(
@@ -916,16 +1036,40 @@ def append_items(
     return len(items)
 
 
+@dataclass
+class ReadCsv:
+    kind: str  # agenda or motions
+    items: list[ItemSpec]
+
+
+def read_upload(data: bytes, zone: str = DEFAULT_TIMEZONE) -> ReadExport | ReadCsv:
+    """An uploaded OpenSlides file, parsed and checked outside the writer: a JSON
+    export (which makes a meeting) or a CSV file (which adds items)."""
+    if data.lstrip(b"\xef\xbb\xbf \r\n\t")[:1] == b"{":
+        return read_export_file(data, zone)
+    kind = csv_kind(data)
+    items = read_motions_csv(data) if kind == "motions" else read_agenda_csv(data)
+    return ReadCsv(kind, items)
+
+
+def store_upload(
+    session: Session,
+    meeting_id: int,
+    read: ReadExport | ReadCsv,
+    filename: str,
+    actor: Actor,
+) -> dict[str, Any]:
+    if isinstance(read, ReadExport):
+        return store_export(session, read, actor)
+    added = append_items(session, meeting_id, read.items, actor, filename)
+    return {"meeting_id": meeting_id, "added": added, "kind": read.kind}
+
+
 def import_upload(
     session: Session, meeting_id: int, data: bytes, filename: str, actor: Actor
 ) -> dict[str, Any]:
-    """An uploaded OpenSlides file: a JSON export makes a meeting, a CSV adds items."""
-    if data.lstrip(b"\xef\xbb\xbf \r\n\t")[:1] == b"{":
-        return import_export(session, data, actor)
-    kind = csv_kind(data)
-    items = read_motions_csv(data) if kind == "motions" else read_agenda_csv(data)
-    added = append_items(session, meeting_id, items, actor, filename)
-    return {"meeting_id": meeting_id, "added": added, "kind": kind}
+    """Read and store an upload in one go (the command line; tests)."""
+    return store_upload(session, meeting_id, read_upload(data), filename, actor)
 
 
 def list_reports(session: Session, meeting_id: int) -> list[dict[str, Any]]:

@@ -341,14 +341,25 @@ async def people(request: Request) -> Response:
 async def import_openslides(request: Request) -> Response:
     viewer = await allowed_viewer(request, "openslides.import")
     data, filename = await _uploaded(request)
+    # Parse and check outside the single writer: a big export must not hold up
+    # the ballots of other meetings.
+    read = await asyncio.to_thread(openslides.read_upload, data)
     result = await store_of(request).write(
-        openslides.import_upload,
+        openslides.store_upload,
         viewer.meeting_id,
-        data,
+        read,
         filename,
         staff.actor_of(viewer),
     )
     return JSONResponse(result)
+
+
+async def poll_history(request: Request) -> Response:
+    viewer = await allowed_viewer(request, "organize.view")
+    polls = await store_of(request).read(
+        openslides.list_poll_history, viewer.meeting_id
+    )
+    return JSONResponse({"polls": polls})
 
 
 routes = [
@@ -375,6 +386,7 @@ routes = [
     Route("/api/meetings/{meeting_id:int}/organize/copy", copy, methods=["POST"]),
     Route("/api/meetings/{meeting_id:int}/organize/archive", archive, methods=["POST"]),
     Route("/api/meetings/{meeting_id:int}/organize/staff", grant, methods=["POST"]),
+    Route("/api/meetings/{meeting_id:int}/organize/poll-history", poll_history),
     Route(
         "/api/meetings/{meeting_id:int}/organize/openslides",
         import_openslides,

@@ -437,6 +437,83 @@ def test_others_may_not_import_from_openslides(meeting, login):
     )
 
 
+def test_an_export_is_read_outside_the_writer_so_writes_go_on(
+    meeting, login, client, monkeypatch
+):
+    from server.imports import openslides
+    from tests.test_imports_openslides import EXAMPLE
+
+    store = client.app.state.store
+    waits: list[float] = []
+    real = openslides.read_upload
+
+    def reading(data: bytes, *args):
+        started = time.perf_counter()
+        # were the export parsed inside store.write, this write would wait for it
+        store.submit(lambda session: None).result(timeout=5)
+        waits.append(time.perf_counter() - started)
+        return real(data, *args)
+
+    monkeypatch.setattr(openslides, "read_upload", reading)
+    response = upload(
+        login(meeting.code("organizer")),
+        meeting.id,
+        EXAMPLE,
+        "export.json",
+        "/openslides",
+    )
+
+    assert response.status_code == 200
+    assert waits and waits[0] < 1
+
+
+def test_the_staff_of_an_imported_meeting_see_its_finished_votes(
+    meeting, login, client
+):
+    from sqlmodel import select
+
+    from server.models import Participant
+    from tests.test_imports_openslides import EXAMPLE
+
+    result = upload(
+        login(meeting.code("organizer")),
+        meeting.id,
+        EXAMPLE,
+        "export.json",
+        "/openslides",
+    ).json()
+    imported = result["meeting_id"]
+    staff_code = client.app.state.store.read_sync(
+        lambda s: s.exec(
+            select(Participant.access_code).where(
+                Participant.meeting_id == imported,
+                Participant.role.in_(["organizer", "secretary"]),
+            )
+        ).first()
+    )
+
+    response = login(staff_code).get(api(imported, "/poll-history"))
+
+    assert response.status_code == 200
+    polls = response.json()["polls"]
+    assert [(p["title"], p["is_result"]) for p in polls] == [
+        ("Wahlgang", True),
+        ("1", False),
+        ("2", False),
+    ]
+    assert polls[0]["item"] == {"number": "1.1", "title": "2. Wahl"}
+
+
+def test_others_may_not_see_the_poll_history(meeting, login):
+    response = login(meeting.code("delegate")).get(api(meeting.id, "/poll-history"))
+
+    assert response.status_code == 403
+    assert (
+        error_of(response)
+        == "You may not open the organizer pages: only the organizer or secretary or technician of this meeting may."
+    )
+
+
 def test_people_search_finds_names_without_diacritics(meeting, login):
     organizer = login(meeting.code("organizer"))
     preview = upload(organizer, meeting.id, csv_text([HEADER, *PEOPLE]).encode())
