@@ -5,10 +5,12 @@ from __future__ import annotations
 import threading
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import bindparam, text
+from sqlalchemy.dialects import sqlite as sqlite_dialect
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
-from server.db import Store, migrate
+from server.db import Statement, Store, migrate
 from server.eventlog import record_event
 from server.models import Meeting, utcnow
 
@@ -163,3 +165,51 @@ def test_an_existing_world_readable_database_is_made_owner_only(tmp_path):
     store.close()
 
     assert mode == 0o600
+
+
+# -- prebuilt statements (the ballot's fast path) ------------------------------------
+
+_KEYED = Statement(select(Meeting.id, Meeting.title).where(Meeting.key == bindparam("key")))
+_RENAME = Statement(Meeting.__table__.update().where(Meeting.__table__.c.key == bindparam("key"))
+                    .values(title=bindparam("title")))
+
+
+def test_a_prebuilt_statement_runs_in_the_jobs_transaction(store):
+    def add_and_read(session):
+        add_meeting(session, "m7")
+        return _KEYED.run(session, {"key": "m7"})
+
+    rows = store.write_sync(add_and_read)
+
+    assert [title for _id, title in rows] == ["Kỳ họp thứ 13"]
+
+
+def test_a_prebuilt_statement_of_a_failed_job_is_rolled_back_with_it(store):
+    store.write_sync(add_meeting, "m8")
+
+    def rename_then_fail(session):
+        _RENAME.run(session, {"key": "m8", "title": "đổi tên"})
+        raise ValueError("refused")
+
+    futures = [store.submit(rename_then_fail), store.submit(_KEYED.run, {"key": "m8"})]
+
+    with pytest.raises(ValueError, match="refused"):
+        futures[0].result(10)
+    assert [title for _id, title in futures[1].result(10)] == ["Kỳ họp thứ 13"]
+
+
+def test_a_prebuilt_statement_reports_a_broken_constraint_like_sqlalchemy(store):
+    insert = Statement(Meeting.__table__.insert())
+    row = {column.name: None for column in Meeting.__table__.columns}
+    row.update(key="m9", title="Kỳ họp")  # starts_at and the rest may not be empty
+
+    with pytest.raises(IntegrityError):
+        store.write_sync(insert.run, row)
+    assert store.write_sync(_KEYED.run, {"key": "m9"}) == []
+
+
+def test_a_prebuilt_statement_takes_no_fixed_values():
+    fixed = Statement(select(Meeting.id).where(Meeting.last_seq > 3))
+
+    with pytest.raises(ValueError, match="named parameter"):
+        fixed._compile(sqlite_dialect.dialect())
