@@ -186,7 +186,7 @@ def test_contradictory_figures_are_flagged_not_imported():
     spec, report, _ = read_export(EXAMPLE)
 
     assert report.contradictions == [
-        "The meeting ends (2011-03-09T12:00:00+01:00) before it starts (2011-11-11T11:11:11+01:00); the end was left out.",
+        "The meeting ends (2011-03-09T18:00+07:00) before it starts (2011-11-11T17:11+07:00); the end was left out.",
         'In the vote "1" on A1: test, votes cast (2) are not valid (2) plus invalid (9) votes (11).',
         'In the vote "1" on A1: test, the options add up to 7 votes, more than the 2 valid votes.',
         'In the vote "2" on Wahl, votes cast (16) are not valid (9) plus invalid (2) votes (11).',

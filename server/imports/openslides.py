@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
@@ -159,7 +160,7 @@ def _read_meeting(raw: dict[str, Any], zone: str) -> tuple[MeetingSpec, Report, 
     export = Export(raw, report)
     _check_version(raw, report)
     meeting = _the_meeting(export)
-    start, end = _times(meeting, report)
+    start, end = _times(meeting, report, zone)
     items = _agenda(export, meeting)
     participants = _participants(export, meeting)
     _report_left_out(export)
@@ -222,7 +223,9 @@ def _the_meeting(export: Export) -> dict[str, Any]:
     return meetings[0]
 
 
-def _times(meeting: dict[str, Any], report: Report) -> tuple[datetime, datetime | None]:
+def _times(
+    meeting: dict[str, Any], report: Report, zone: str
+) -> tuple[datetime, datetime | None]:
     start = _moment(meeting.get("start_time"))
     end = _moment(meeting.get("end_time"))
     if start is None:
@@ -232,10 +235,15 @@ def _times(meeting: dict[str, Any], report: Report) -> tuple[datetime, datetime 
         start = datetime.now(UTC).replace(second=0, microsecond=0)
     if end is not None and end < start:
         report.contradictions.append(
-            f"The meeting ends ({end.isoformat()}) before it starts ({start.isoformat()}); the end was left out."
+            f"The meeting ends ({_on_clock(end, zone)}) before it starts ({_on_clock(start, zone)}); the end was left out."
         )
         end = None
     return start, end
+
+
+def _on_clock(moment: datetime, zone: str) -> str:
+    """A time as the meeting's own clock shows it, with the zone's offset."""
+    return moment.astimezone(ZoneInfo(zone)).isoformat(timespec="minutes")
 
 
 def _moment(value: Any) -> datetime | None:
