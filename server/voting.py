@@ -39,8 +39,10 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, insert
+from sqlalchemy import and_, bindparam, literal_column
+from sqlalchemy import select as core_select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from server import elections
@@ -53,6 +55,7 @@ from server.attendance import (
     get_quorum, member_states,
 )
 from server.commands import CHAIR, PARTICIPANTS, STAFF, command, int_arg
+from server.db import Statement
 from server.errors import ConflictError, InvalidInputError, NotAllowedError, NotFoundError
 from server.eventlog import AUDIENCE_PUBLIC, AUDIENCE_STAFF, record_event
 from server.models import (
@@ -430,10 +433,11 @@ def cast_ballot(session: Session, meeting: Meeting, poll: Poll, viewer: Viewer,
                                          "participant_id": voter.id,
                                          "cast_by_id": viewer.participant_id,
                                          "command_id": "" if secret else command_id})
-    session.execute(insert(Ballot).values(id=uuid.uuid4().hex, poll_id=poll.id, choice=choice,
-                                          marks=marks, weight=weight, voter_id=named))
-    poll.voted += 1  # a count of names on the voter list, never of choices
-    session.add(poll)
+    _INSERT_BALLOT.run(session, {"id": uuid.uuid4().hex, "poll_id": poll.id, "choice": choice,
+                                 "marks": marks, "weight": weight, "voter_id": named})
+    # a count of names on the voter list, never of choices
+    _COUNT_VOTER.run(session, {"poll": poll.id})
+    set_committed_value(poll, "voted", poll.voted + 1)
     if secret:
         _remember_secret(poll.id, voter.id, command_id)
     mark_progress(poll.id)
@@ -452,7 +456,7 @@ def _insert_voter(session: Session, poll: Poll, voter: "_Voter", row: dict[str, 
     # The unique voter-list constraint is the last word on one ballot per member;
     # the job's savepoint then takes back everything of this ballot.
     try:
-        session.execute(insert(PollVoter).values(**row))
+        _INSERT_VOTER.run(session, row)
     except IntegrityError:
         raise ConflictError("A ballot for {name} has already been cast {noun}. Each member has one ballot.", name=voter.name, noun=noun(poll)) from None
 
@@ -479,23 +483,36 @@ class _Voter:
     voted: tuple[int, str] | None  # (cast by, command id) when already on the voter list
 
 
+# The statements of a ballot, built once: building and keying a statement per
+# ballot cost more than running it (bench/ballots.py; docs/floor.md).
+_VOTER_QUERY = Statement(
+    core_select(Participant.id, Participant.key, Participant.name, Participant.role,
+                Participant.active, Attendance.status, Attendance.proxy_holder_id,
+                PollVoter.cast_by_id, PollVoter.command_id)
+    .outerjoin(Attendance, and_(col(Attendance.participant_id) == Participant.id,
+                                Attendance.meeting_id == bindparam("meeting")))
+    .outerjoin(PollVoter, and_(col(PollVoter.participant_id) == Participant.id,
+                               PollVoter.poll_id == bindparam("poll")))
+    .where(Participant.id == bindparam("person"), Participant.meeting_id == bindparam("meeting")))
+_INSERT_VOTER = Statement(PollVoter.__table__.insert())
+_INSERT_BALLOT = Statement(Ballot.__table__.insert())
+_COUNT_VOTER = Statement(Poll.__table__.update().where(Poll.__table__.c.id == bindparam("poll"))
+                         .values(voted=Poll.__table__.c.voted + literal_column("1")))
+
+
 def _load_voter(session: Session, meeting_id: int, participant_id: Any,
                 poll_id: int) -> _Voter | None:
     """The person, their attendance and their voter-list row for the poll, in one query."""
-    present = and_(col(Attendance.participant_id) == Participant.id,
-                   Attendance.meeting_id == meeting_id)
-    listed = and_(col(PollVoter.participant_id) == Participant.id, PollVoter.poll_id == poll_id)
-    stmt = (select(Participant.id, Participant.key, Participant.name, Participant.role,
-                   Participant.active, Attendance.status, Attendance.proxy_holder_id,
-                   PollVoter.cast_by_id, PollVoter.command_id)
-            .outerjoin(Attendance, present).outerjoin(PollVoter, listed)
-            .where(Participant.id == participant_id, Participant.meeting_id == meeting_id))
-    row = session.exec(stmt).first()
-    if row is None:
+    if isinstance(participant_id, bool) or not isinstance(participant_id, int):
         return None
-    pid, key, name, role, active, status, holder, cast_by, command_id = row
+    session.flush()  # what this job changed so far; earlier jobs' savepoints flushed theirs
+    params = {"meeting": meeting_id, "person": participant_id, "poll": poll_id}
+    rows = _VOTER_QUERY.run(session, params)
+    if not rows:
+        return None
+    pid, key, name, role, active, status, holder, cast_by, command_id = rows[0]
     voted = (cast_by, command_id) if cast_by is not None else None
-    return _Voter(pid, key, name, role, active, status or "absent", holder, voted)
+    return _Voter(pid, key, name, role, bool(active), status or "absent", holder, voted)
 
 
 def _voter(session: Session, meeting: Meeting, viewer: Viewer, args: dict,
@@ -689,11 +706,22 @@ def cast_command(session: Session, meeting: Meeting, viewer: Viewer, args: dict)
     poll_id = int_arg(args, "poll_id")
     if session.get_bind().dialect.name == "sqlite":  # one writer: the identity map is current
         poll = session.get(Poll, poll_id)
+        _keep_for_batch(session, meeting, poll)
     else:
         poll = session.exec(select(Poll).where(Poll.id == poll_id).with_for_update()).first()
     if poll is None or poll.meeting_id != meeting.id:
         raise NotFoundError("Vote {poll} does not exist in this meeting.", poll=args.get("poll_id"))
     return cast_ballot(session, meeting, poll, viewer, args, session.info["command_id"])
+
+
+def _keep_for_batch(session: Session, *rows: Any) -> None:
+    # The writer's session serves one batch of jobs, but its identity map holds
+    # a row only while something else does: keep the meeting and the poll, so
+    # the next ballot of the batch finds them without a query.
+    kept = session.info.setdefault("kept", {})
+    for row in rows:
+        if row is not None:
+            kept[(type(row).__name__, row.id)] = row
 
 
 def recount_poll(session: Session, poll_id: int) -> dict[str, Any]:

@@ -518,6 +518,33 @@ def test_ballots_racing_the_close_are_counted_or_refused_never_both(make_room) -
     assert result(room, poll_id)["counts"]["yes"] == len(accepted)
 
 
+def test_ballots_of_one_batch_are_each_listed_stored_and_counted_once(make_room, caplog) -> None:
+    room = make_room(60)
+    room.start()
+    room.check_in(*room.members)
+    poll_id = open_vote(room)
+    gate = threading.Event()
+    room.store.submit(lambda session: gate.wait(10))  # the ballots queue up behind it
+    ids = [new_id() for _ in room.delegates]
+    jobs = [(viewer, command_id) for viewer, command_id in zip(room.delegates, ids)]
+    first = [room.store.submit(execute, v, "poll.cast", c, {"poll_id": poll_id, "choice": "yes"})
+             for v, c in jobs]
+    again = [room.store.submit(execute, v, "poll.cast", c, {"poll_id": poll_id, "choice": "yes"})
+             for v, c in jobs]
+    closing = room.store.submit(execute, room.chair, "poll.close", new_id(), {"poll_id": poll_id})
+    gate.set()
+
+    assert all("already" not in f.result(10)["result"] for f in first)
+    assert all(f.result(10)["result"]["already"] for f in again)
+    closing.result(10)
+    voted = room.read(lambda s: s.get(Poll, poll_id).voted)
+    stored = room.read(lambda s: len(s.exec(select(Ballot).where(Ballot.poll_id == poll_id)).all()))
+    listed = room.read(voting.voted_ids, poll_id)
+    assert voted == stored == len(listed) == 60
+    assert result(room, poll_id)["counts"] == {"yes": 60, "no": 0, "abstain": 0}
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]  # the close's count agreed
+
+
 # -- counts by hand --------------------------------------------------------------
 
 
