@@ -225,15 +225,21 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     results = _import_files(args.files, settings) if args.files else []
     if results is None:
         return 1
+    from server.library import remove_stale_uploads
+
+    remove_stale_uploads(settings.documents_dir)  # what a crash cut off (kill -9, power loss)
     store = _store(settings)
     try:
         ids = [r.meeting_id for r in results] or _all_meeting_ids(store)
         print_addresses(store, settings, ids, serving=True)
     finally:
         store.close()
+    # No protocol-level pings: the hub's heartbeat (a ping message every
+    # PLENARY_HEARTBEAT_SECONDS, answered by the tablet) already finds dead sockets.
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
                 ws="websockets-sansio", ws_per_message_deflate=False, ws_max_size=128 * 1024,
-                backlog=4096, log_level=settings.log_level, timeout_graceful_shutdown=5)
+                ws_ping_interval=None, backlog=4096, log_level=settings.log_level,
+                timeout_graceful_shutdown=5)
     return 0
 
 
