@@ -53,4 +53,5 @@ app = Starlette(routes=[WebSocketRoute("/ws", socket), Route("/broadcast", broad
 
 if __name__ == "__main__":
     uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), ws="websockets-sansio",
-                ws_per_message_deflate=False, backlog=4096, log_level="warning")
+                ws_per_message_deflate=False, ws_ping_interval=None, backlog=4096,
+                log_level="warning")

@@ -419,6 +419,8 @@ def run_size(n: int, hall: Hall, data_dir: Path, args: argparse.Namespace, pg: P
         _warm_up(server, hall)
         chair = Chair(hall, [server.port])
         report["snapshot_ms"] = fresh_load_ms(server, hall, chair, args.workers, data_dir)
+        if n == min(args.sizes):  # before the hall connects: 500 commands to nobody
+            report["catch_up_ms"] = catch_up_ms(server, hall, chair, RESYNC_LIMIT, data_dir)
         idle_before = server.rss_kb()
         report["connect"] = workers.connect([server.ws_url], hall.meeting_id, cookies,
                                             chair.resume_point())
@@ -426,9 +428,6 @@ def run_size(n: int, hall: Hall, data_dir: Path, args: argparse.Namespace, pg: P
         report["kb_per_connection"] = (server.rss_kb() - idle_before) / n
         workers.wait(chair.seq)
         report["plenary"] = measure_rounds(chair, workers, rounds, pause).figures()
-        if n == min(args.sizes):
-            report["catch_up_ms"] = catch_up_ms(server, hall, chair, RESYNC_LIMIT, data_dir)
-            workers.wait(chair.seq)
         if not args.no_storm:
             report["storm"] = reconnect_storm(server, data_dir, chair, workers)
             server = report["storm"].pop("server")
