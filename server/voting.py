@@ -435,9 +435,11 @@ def cast_ballot(session: Session, meeting: Meeting, poll: Poll, viewer: Viewer,
                                          "command_id": "" if secret else command_id})
     _INSERT_BALLOT.run(session, {"id": uuid.uuid4().hex, "poll_id": poll.id, "choice": choice,
                                  "marks": marks, "weight": weight, "voter_id": named})
-    # a count of names on the voter list, never of choices
+    # a count of names on the voter list, never of choices; read before the
+    # UPDATE, so that a reload of an expired poll cannot count it twice
+    voted = poll.voted + 1
     _COUNT_VOTER.run(session, {"poll": poll.id})
-    set_committed_value(poll, "voted", poll.voted + 1)
+    set_committed_value(poll, "voted", voted)
     if secret:
         _remember_secret(poll.id, voter.id, command_id)
     mark_progress(poll.id)

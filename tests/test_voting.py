@@ -527,13 +527,18 @@ def test_ballots_of_one_batch_are_each_listed_stored_and_counted_once(make_room,
     room.store.submit(lambda session: gate.wait(10))  # the ballots queue up behind it
     ids = [new_id() for _ in room.delegates]
     jobs = [(viewer, command_id) for viewer, command_id in zip(room.delegates, ids)]
-    first = [room.store.submit(execute, v, "poll.cast", c, {"poll_id": poll_id, "choice": "yes"})
-             for v, c in jobs]
-    again = [room.store.submit(execute, v, "poll.cast", c, {"poll_id": poll_id, "choice": "yes"})
-             for v, c in jobs]
+    def cast(viewer, command_id: str) -> Future:
+        args = {"poll_id": poll_id, "choice": "yes"}
+        return room.store.submit(execute, viewer, "poll.cast", command_id, args)
+    first = [cast(v, c) for v, c in jobs[:30]]
+    second_tablet = cast(room.delegates[0], new_id())  # fails inside the batch
+    first += [cast(v, c) for v, c in jobs[30:]]
+    again = [cast(v, c) for v, c in jobs]
     closing = room.store.submit(execute, room.chair, "poll.close", new_id(), {"poll_id": poll_id})
     gate.set()
 
+    with pytest.raises(ConflictError):
+        second_tablet.result(10)
     assert all("already" not in f.result(10)["result"] for f in first)
     assert all(f.result(10)["result"]["already"] for f in again)
     closing.result(10)
