@@ -54,8 +54,25 @@ def store_file(documents_dir: Path, source: Path, sha256: str | None = None) -> 
         target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.with_suffix(f".{os.getpid()}.part")
         shutil.copyfile(source, partial)
+        sync_file(partial)
         os.replace(partial, target)
+        sync_folder(target.parent)
     return sha256
+
+
+def sync_file(path: Path) -> None:
+    """Put a file's bytes on disk before the database may name it (power loss)."""
+    with path.open("rb") as handle:
+        os.fsync(handle.fileno())
+
+
+def sync_folder(folder: Path) -> None:
+    """Put a rename inside ``folder`` on disk, so a stored name survives power loss."""
+    handle = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(handle)
+    finally:
+        os.close(handle)
 
 
 def move_into_store(documents_dir: Path, source: Path, sha256: str) -> Path:
@@ -65,7 +82,9 @@ def move_into_store(documents_dir: Path, source: Path, sha256: str) -> Path:
     if target.exists():
         source.unlink(missing_ok=True)
     else:
+        sync_file(source)
         os.replace(source, target)
+        sync_folder(target.parent)
     return target
 
 

@@ -29,6 +29,7 @@ import secrets
 import shutil
 import subprocess
 import tempfile
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,6 +71,7 @@ OFFICE_SUFFIXES = {".doc", ".docx", ".odt", ".rtf", ".xls", ".xlsx", ".ods",
 HEAD_BYTES = 1024
 TAIL_BYTES = 4096
 CONVERT_TIMEOUT = 180
+STALE_UPLOAD_SECONDS = 3600  # an upload that wrote nothing for an hour is dead
 NOT_SHARED = "This document does not exist or is not shared with you."
 
 
@@ -138,6 +140,33 @@ async def receive_upload(chunks: AsyncIterator[bytes], folder: Path, limit: int,
         path.unlink(missing_ok=True)
         raise InvalidInputError("The file is empty. Choose the PDF again and upload it.")
     return Upload(path, digest.hexdigest(), size)
+
+
+def remove_stale_uploads(documents_dir: Path, older_than: float = STALE_UPLOAD_SECONDS) -> int:
+    """Delete what uploads cut off by a crash left behind; return how many.
+
+    An upload in progress writes its part file all the time, so a part file or a
+    work folder untouched for ``older_than`` seconds belongs to no live upload
+    (another server sharing the folder may still be receiving a fresh one).
+    """
+    folder = documents_dir / "uploads"
+    if not folder.is_dir():
+        return 0
+    removed, limit = 0, time.time() - older_than
+    for path in folder.iterdir():
+        try:
+            if path.stat().st_mtime >= limit:
+                continue
+        except FileNotFoundError:  # finished a moment ago
+            continue
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+        removed += 1
+    if removed:
+        log.warning("Removed %d leftover upload file(s) of interrupted uploads.", removed)
+    return removed
 
 
 # -- checking --------------------------------------------------------------------
