@@ -42,7 +42,8 @@ async def meeting_socket(websocket: WebSocket) -> None:
     await websocket.accept()
     try:
         viewer = await _authenticate(websocket)
-        hello = await asyncio.wait_for(_receive_json(websocket), HELLO_TIMEOUT)
+        async with asyncio.timeout(HELLO_TIMEOUT):  # no extra task per socket, unlike wait_for
+            hello = await _receive_json(websocket)
         last_seq = _check_hello(hello, viewer)
     except MeetingError as exc:
         await _refuse(websocket, exc)
