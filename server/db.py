@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 from sqlalchemy import event as sa_event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.pool import NullPool
 from sqlmodel import Session, create_engine
 
 log = logging.getLogger(__name__)
@@ -122,7 +123,32 @@ def migrate(url: str) -> None:
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     config.attributes["configure_logger"] = False
-    command.upgrade(config, "heads")
+    if not is_sqlite(url):
+        command.upgrade(config, "heads")  # PostgreSQL's DDL is transactional already
+        return
+    # On SQLite the upgrade runs in one transaction that we open ourselves, so a
+    # server killed during its first start leaves an empty database, not tables
+    # that exist without a recorded revision (which no later start could fix).
+    engine = create_engine(url, poolclass=NullPool)
+
+    @sa_event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        dbapi_connection.execute("PRAGMA journal_mode=WAL")
+        dbapi_connection.execute("PRAGMA synchronous=FULL")
+        dbapi_connection.execute("PRAGMA busy_timeout=30000")
+
+    @sa_event.listens_for(engine, "begin")
+    def on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    try:
+        with engine.connect() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "heads")
+            connection.commit()
+    finally:
+        engine.dispose()
     restrict_database_files(url)
 
 

@@ -130,6 +130,26 @@ def test_migrations_are_applied_at_start_and_are_idempotent(database_url):
     assert version
 
 
+def test_a_first_start_that_fails_half_way_leaves_sqlite_empty_and_a_later_start_completes(tmp_path):
+    # A server killed (or failing) during its first migration must not leave
+    # tables without a recorded revision: the next start could never create them.
+    import sqlite3
+
+    path = tmp_path / "plenary.db"
+    with sqlite3.connect(path) as conn:  # a table the newest migration wants to create
+        conn.execute("CREATE TABLE importedpoll (x INTEGER)")
+    with pytest.raises(Exception, match="already exists"):
+        migrate(f"sqlite:///{path}")
+    with sqlite3.connect(path) as conn:
+        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        assert tables == {"importedpoll"}  # no meeting table, no alembic_version: all rolled back
+        conn.execute("DROP TABLE importedpoll")
+
+    migrate(f"sqlite:///{path}")
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT count(*) FROM meeting").fetchone() == (0,)
+
+
 def test_a_caller_that_stops_waiting_does_not_stop_the_writer(store):
     gate = threading.Event()
     blocker = store.submit(lambda session: gate.wait(10))

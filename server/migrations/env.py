@@ -15,7 +15,9 @@ target_metadata = SQLModel.metadata
 def run_migrations() -> None:
     connectable = config.attributes.get("connection")
     if connectable is not None:
-        _run(connectable)
+        # server.db.migrate opens SQLite's transaction itself: the whole upgrade
+        # is then one transaction, which Alembic does not assume for SQLite.
+        _run(connectable, transactional_ddl=True)
         return
     engine = engine_from_config(config.get_section(config.config_ini_section) or {},
                                 prefix="sqlalchemy.", poolclass=pool.NullPool)
@@ -23,9 +25,9 @@ def run_migrations() -> None:
         _run(connection)
 
 
-def _run(connection) -> None:
+def _run(connection, transactional_ddl: bool | None = None) -> None:
     context.configure(connection=connection, target_metadata=target_metadata,
-                      render_as_batch=True)
+                      render_as_batch=True, transactional_ddl=transactional_ddl)
     with context.begin_transaction():
         context.run_migrations()
 
