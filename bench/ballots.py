@@ -74,10 +74,22 @@ async def tablets_main(spec: dict[str, Any]) -> dict[str, Any]:
                     raise RuntimeError(reply["message"])
                 return time.perf_counter() - sent
 
-    async def burst(make, done) -> tuple[float, list[float]]:
+    async def burst(make, done, window: float = 0.0) -> tuple[float, list[float]]:
+        # window 0: every tablet sends at the same instant; otherwise each sends at
+        # its own moment, uniformly spread over the window (as a hall presses)
+        moments = random.Random(1600)
+        delays = [moments.uniform(0.0, window) if window else 0.0 for _ in sockets]
+
+        async def later(ws, i: int) -> float:
+            if delays[i]:
+                await asyncio.sleep(delays[i])
+            return await round_trip(ws, make(i), done)
         begin = time.perf_counter()
-        latencies = await asyncio.gather(*(round_trip(ws, make(i), done) for i, ws in enumerate(sockets)))
+        latencies = await asyncio.gather(*(later(ws, i) for i, ws in enumerate(sockets)))
         return time.perf_counter() - begin, sorted(latencies)
+
+    def is_ack(prefix: str):
+        return lambda m: m.get("type") in ("ack", "error") and str(m.get("id", "")).startswith(prefix)
 
     ping_total, ping = await burst(lambda i: {"type": "ping", "t": i},
                                    lambda m: m.get("type") == "pong")
@@ -85,10 +97,24 @@ async def tablets_main(spec: dict[str, Any]) -> dict[str, Any]:
     choices = ["yes", "yes", "no", "abstain"]
     cast_total, acks = await burst(
         lambda i: {**cast, "id": f"b-{i}", "args": {"poll_id": poll, "choice": choices[i % 4]}},
-        lambda m: m.get("type") in ("ack", "error") and str(m.get("id", "")).startswith("b-"))
-    await asyncio.gather(*(ws.close() for ws in sockets))
+        is_ack("b-"))
+
+    # the second vote: the chair closes the first and opens it; the hall presses
+    # within one second, each tablet at its own moment
+    chair = await join(spec["chair_cookie"])
+    for name, poll_id in (("poll.close", poll), ("poll.open", spec["poll_spread"])):
+        await round_trip(chair, {"type": "command", "name": name, "id": f"c-{name}",
+                                 "args": {"poll_id": poll_id}}, is_ack("c-"))
+    spread_ping_total, spread_ping = await burst(lambda i: {"type": "ping", "t": i},
+                                                 lambda m: m.get("type") == "pong", window=1.0)
+    spread_total, spread_acks = await burst(
+        lambda i: {**cast, "id": f"s-{i}", "args": {"poll_id": spec["poll_spread"], "choice": choices[i % 4]}},
+        is_ack("s-"), window=1.0)
+    await asyncio.gather(*(ws.close() for ws in [*sockets, chair]))
     return {"connected_s": connected, "ping_total_s": ping_total, "ping": ping,
-            "cast_total_s": cast_total, "acks": acks}
+            "cast_total_s": cast_total, "acks": acks,
+            "spread_ping_total_s": spread_ping_total, "spread_ping": spread_ping,
+            "spread_total_s": spread_total, "spread_acks": spread_acks}
 
 
 # -- the meeting -----------------------------------------------------------------------
@@ -151,17 +177,20 @@ def prepare(data_dir: Path, delegates: int) -> dict[str, Any]:
         run(secretary, "attendance.check_in_many", participant_ids=[p.id for p in voters] + [chair.participant_id])
         poll = run(secretary, "poll.create", title="Thông qua nghị quyết", rule="absolute_members")["poll_id"]
         run(chair, "poll.open", poll_id=poll)
+        spread = run(secretary, "poll.create", title="Thông qua nghị quyết (lần hai)",
+                     rule="absolute_members")["poll_id"]
 
         def logins(session) -> list[str]:
-            tokens = [secrets.token_urlsafe(32) for _ in voters]
-            for token, person in zip(tokens, voters):
-                session.add(LoginSession(token=token, participant_id=person.id))
+            ids = [p.id for p in voters] + [chair.participant_id]  # the chair's login last
+            tokens = [secrets.token_urlsafe(32) for _ in ids]
+            for token, participant_id in zip(tokens, ids):
+                session.add(LoginSession(token=token, participant_id=participant_id))
             return tokens
-        cookies = [session_cookie(t) for t in store.write_sync(logins)]
+        *cookies, chair_cookie = [session_cookie(t) for t in store.write_sync(logins)]
     finally:
         store.close()
-    return {"meeting": meeting_id, "poll": poll, "cookies": cookies, "db": url,
-            "chair": chair, "secretary": secretary}
+    return {"meeting": meeting_id, "poll": poll, "poll_spread": spread, "cookies": cookies,
+            "chair_cookie": chair_cookie, "db": url, "chair": chair, "secretary": secretary}
 
 
 def session_cookie(token: str) -> str:
@@ -314,28 +343,46 @@ def stored_ballots(db: str, poll: int) -> int:
         engine.dispose()
 
 
-def report(n: int, tablets: dict[str, Any], inserts_s: float, stored: int, count: dict[str, float]) -> int:
+def report(n: int, tablets: dict[str, Any], inserts_s: float, stored: dict[str, int],
+           count: dict[str, float]) -> int:
+    def ms(seconds: float) -> str:
+        return f"{seconds * 1000:.0f} ms"
+
+    def latencies(values: list[float]) -> str:
+        return (f"p50 {ms(percentile(values, 0.50))}, p99 {ms(percentile(values, 0.99))}, "
+                f"max {ms(values[-1])}")
+
     acks, ping = tablets["acks"], tablets["ping"]
-    p99, p50 = percentile(acks, 0.99), percentile(acks, 0.50)
-    all_s = tablets["cast_total_s"]
+    spread, spread_ping = tablets["spread_acks"], tablets["spread_ping"]
     print(f"{n} delegates, server and tablets on one machine (2 cores, shared with other work).")
     print(f"  sockets connected with snapshots in {tablets['connected_s']:.1f} s")
-    print(f"  ballots: every ballot stored and acknowledged in {all_s * 1000:.0f} ms "
-          f"(p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms, max {acks[-1] * 1000:.0f} ms)")
-    print(f"  baseline, no-op round trip (ping) from the same {n} sockets: all in "
-          f"{tablets['ping_total_s'] * 1000:.0f} ms (p99 {percentile(ping, 0.99) * 1000:.0f} ms)"
-          f" -> ballots take x{all_s / max(tablets['ping_total_s'], 1e-9):.1f}")
-    print(f"  baseline, {n} plain committed INSERTs submitted at once to the store: {inserts_s * 1000:.0f} ms"
-          f" -> ballots take x{all_s / max(inserts_s, 1e-9):.1f}")
-    print(f"  ballots found in the database after the server stopped: {stored} of {n}")
+    print(f"  vote 1, every tablet sends at the same instant (the worst case):")
+    print(f"    ballots: every ballot stored and acknowledged in {ms(tablets['cast_total_s'])} "
+          f"({latencies(acks)})")
+    print(f"    baseline, no-op round trip (ping) from the same {n} sockets at once: all in "
+          f"{ms(tablets['ping_total_s'])} ({latencies(ping)})"
+          f" -> ballots take x{tablets['cast_total_s'] / max(tablets['ping_total_s'], 1e-9):.1f}")
+    print(f"    baseline, {n} plain committed INSERTs submitted at once to the store: {ms(inserts_s)}"
+          f" -> ballots take x{tablets['cast_total_s'] / max(inserts_s, 1e-9):.1f}")
+    print(f"  vote 2, the hall casts within one second (each tablet at its own moment):")
+    print(f"    ballots: the last one acknowledged {ms(tablets['spread_total_s'])} after the first was sent "
+          f"({latencies(spread)})")
+    print(f"    baseline, ping spread the same way: {latencies(spread_ping)}"
+          f" -> ballot p99 x{percentile(spread, 0.99) / max(percentile(spread_ping, 0.99), 1e-9):.1f}")
+    print(f"  ballots found in the database after the server stopped: vote 1 {stored['burst']} of {n}, "
+          f"vote 2 {stored['spread']} of {n}")
     print(f"  election of 550 ballots for 55 seats: closed (count, recount, result) in "
-          f"{count['close_s'] * 1000:.0f} ms; recount alone {count['recount_s'] * 1000:.0f} ms; "
+          f"{ms(count['close_s'])}; recount alone {ms(count['recount_s'])}; "
           f"{count['elected']} elected, {count['runoff']} in a runoff")
-    checks = [("all acknowledged within 2 s", all_s <= 2.0), ("p99 at most 300 ms", p99 <= 0.3),
-              ("count under 1 s", count["close_s"] < 1.0), ("every ballot stored", stored == n)]
+    p99 = percentile(spread, 0.99)
+    checks = [("all acknowledged within 2 s (hall within one second)", tablets["spread_total_s"] <= 2.0),
+              ("p99 at most 300 ms (hall within one second)", p99 <= 0.3),
+              ("all acknowledged within 2 s (all at one instant)", tablets["cast_total_s"] <= 2.0),
+              ("count under 1 s", count["close_s"] < 1.0),
+              ("every ballot stored", stored["burst"] == n == stored["spread"])]
     for name, ok in checks:
         print(f"  target {name}: {'met' if ok else 'NOT met'}")
-    return 0 if stored == n else 1
+    return 0 if stored["burst"] == n == stored["spread"] else 1
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -356,11 +403,13 @@ def main(argv: list[str] | None = None) -> int:
         server = start_server(data_dir, port)
         try:
             spec = {"url": f"ws://127.0.0.1:{port}/ws", "meeting": prep["meeting"],
-                    "poll": prep["poll"], "cookies": prep["cookies"]}
+                    "poll": prep["poll"], "poll_spread": prep["poll_spread"],
+                    "cookies": prep["cookies"], "chair_cookie": prep["chair_cookie"]}
             tablets = run_tablets(spec, workdir)
         finally:
             stop_server(server)
-        stored = stored_ballots(prep["db"], prep["poll"])
+        stored = {"burst": stored_ballots(prep["db"], prep["poll"]),
+                  "spread": stored_ballots(prep["db"], prep["poll_spread"])}
         inserts_s = plain_inserts(workdir, args.delegates)
         count = count_election(prep, 550, 55, 80)
         return report(args.delegates, tablets, inserts_s, stored, count)
