@@ -15,8 +15,12 @@ HERE = Path(__file__).resolve().parent
 TIMEOUT = 30 * 60  # one benchmark may take long with --full; never forever
 
 
+NOT_BENCHMARKS = {"fuzz"}  # the coverage-guided fuzzer lives here too, run on its own
+
+
 def benchmarks() -> list[str]:
-    return sorted(p.stem for p in HERE.glob("*.py") if not p.stem.startswith("_"))
+    return sorted(p.stem for p in HERE.glob("*.py")
+                  if not p.stem.startswith("_") and p.stem not in NOT_BENCHMARKS)
 
 
 def main(argv: list[str] | None = None) -> int:
