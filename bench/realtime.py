@@ -612,7 +612,10 @@ def _print_details(r: dict) -> None:
             "the difference is the command's own cost, HTTP and the committed write)")
     if storm:
         line += (f"; storm: restart took {storm['restart_s']:.1f} s, all back {storm['since_kill_s']:.1f} s "
-                 f"after the kill, rejoined {storm['joins']}, behind at the end: {storm['missing']}")
+                 f"after the kill, the last tablet began its final attempt {storm['last_try_s']:.1f} s after "
+                 f"the server answered (the back-off window; the rest is connecting and catching up; "
+                 f"the floor took {r['floor']['connect']['seconds']:.1f} s to accept all {r['n']} from the same "
+                 f"clients), rejoined {storm['joins']}, behind at the end: {storm['missing']}")
     print(line)
 
 
