@@ -292,6 +292,26 @@ def test_reimport_updates_participants_and_keeps_their_access_codes(org_store):
     assert {n: p.access_code for n, p in after.items()} == codes
 
 
+def test_a_person_named_by_id_number_in_one_row_and_by_email_in_another_is_imported_once(
+    org_store,
+):
+    meeting = add_meeting(org_store)
+    before = participants(org_store, meeting)
+    rows = [
+        ["Họ và tên", "Đoàn", "Email", "CCCD"],
+        ["Nguyễn Văn Bình", "Đoàn Huế", "binh.nv@example.org", "001089000123"],
+        ["Nguyễn Văn Bình", "Đoàn Huế", "binh.nv@example.org", ""],
+    ]
+    result = preview(org_store, meeting, csv_text(rows).encode())
+
+    counts = commit(org_store, meeting, result["import_id"])
+
+    assert counts == {"added": 1, "updated": 1}
+    after = participants(org_store, meeting)
+    assert after.keys() - before.keys() == {"Nguyễn Văn Bình"}
+    assert after["Nguyễn Văn Bình"].email == "binh.nv@example.org"
+
+
 def test_a_seat_taken_by_someone_else_in_the_meeting_is_an_error(org_store):
     meeting = add_meeting(org_store)
     first = preview(

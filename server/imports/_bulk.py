@@ -210,7 +210,8 @@ def _participants_by_person(session: Session, meeting_id: int) -> dict[int, Row]
 
 
 def _participant_row(values: Values, found: Row | None) -> Row:
-    row = {"id": found["id"]} if found else {}
+    # a participant added by an earlier row of the file has no id yet
+    row = {"id": found["id"]} if found and found.get("id") is not None else {}
     row.update(
         name=values["name"],
         role=values["role"],
