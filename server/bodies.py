@@ -37,6 +37,7 @@ from server.organization import (
     add_member,
     assign_body,
     create_body,
+    ensure_not_archived,
     register_person,
 )
 from server.staff import Actor, record_change
@@ -129,7 +130,7 @@ def add_body_member(
 def _person_for(session: Session, details: dict[str, Any]) -> Person:
     person_id = details.get("person_id")
     if person_id:
-        person = session.get(Person, int(person_id))
+        person = session.get(Person, _number(person_id))
         if person is None:
             raise NotFoundError(
                 "There is no person {id} in the registry.", id=person_id
@@ -141,6 +142,14 @@ def _person_for(session: Session, details: dict[str, Any]) -> Person:
     return register_person(
         session, name, _text(details, "email"), _text(details, "ref")
     )
+
+
+def _number(value: Any) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    raise InvalidInputError("A person of the registry is chosen by their number.")
 
 
 def _text(details: dict[str, Any], name: str) -> str:
@@ -184,6 +193,7 @@ def remove_body_member(
 def assign_meeting(
     session: Session, meeting_id: int, body_id: int, actor: Actor
 ) -> Body:
+    ensure_not_archived(session, meeting_id)
     body = get_body(session, body_id)
     assign_body(session, meeting_id, body.id, actor)
     return body

@@ -238,6 +238,19 @@ def test_a_member_needs_a_person(meeting, login):
     assert error_of(response) == "Choose a person, or write the name of a new one."
 
 
+@pytest.mark.parametrize("person_id", ["abc", "1.5", [1], True])
+def test_a_member_from_the_registry_is_chosen_by_number(meeting, login, person_id):
+    organizer = login(meeting.code("organizer"))
+    body_id = create(organizer, meeting.id).json()["id"]
+
+    response = organizer.post(
+        api(meeting.id, f"/{body_id}/members"), json={"person_id": person_id}
+    )
+
+    assert response.status_code == 422
+    assert error_of(response) == "A person of the registry is chosen by their number."
+
+
 def test_a_removed_member_stays_as_a_former_member(meeting, login):
     organizer = login(meeting.code("organizer"))
     body_id = create(organizer, meeting.id).json()["id"]
@@ -311,6 +324,26 @@ def test_meeting_times_are_on_the_meetings_own_clock(meeting, login):
     listed = shown["meetings"][0]
     assert listed["timezone"] == "Asia/Ho_Chi_Minh"
     assert listed["starts_local"].endswith("+07:00")
+
+
+def test_an_archived_meeting_stays_with_its_body(meeting, login, client):
+    from tests.web.test_organize import end_meeting
+
+    organizer = login(meeting.code("organizer"))
+    first = create(organizer, meeting.id).json()["id"]
+    second = create(organizer, meeting.id, "ban-chap-hanh", "Ban Chấp hành").json()["id"]
+    organizer.post(api(meeting.id, f"/{first}/assign"))
+    end_meeting(client, meeting.id)
+    organizer.post(f"/api/meetings/{meeting.id}/organize/archive")
+
+    response = organizer.post(api(meeting.id, f"/{second}/assign"))
+
+    assert response.status_code == 409
+    assert (
+        error_of(response)
+        == "This meeting is archived and can no longer be changed. Copy it to prepare a new meeting."
+    )
+    assert organizer.get(api(meeting.id)).json()["meeting_body_id"] == first
 
 
 def test_a_secretary_may_not_assign_the_meeting(meeting, login):
