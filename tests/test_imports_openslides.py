@@ -210,6 +210,17 @@ def test_single_votes_that_contradict_their_option_total_are_flagged():
     )
 
 
+@pytest.mark.parametrize("figure", ["NaN", "sNaN", "Infinity", "-Infinity", "1E+999999", "1E+1000000"])
+def test_a_figure_that_is_not_a_plain_number_is_left_out_of_the_history(figure):
+    data = example(poll__1__votesvalid=figure, option__1__yes=figure)
+
+    _spec, report, _ = read_export(data)
+
+    entry = next(e for e in report.history if e["poll_id"] == 1)
+    assert entry["votesvalid"] is None
+    assert entry["options"][0]["yes"] is None
+
+
 def test_missing_references_are_reported_and_skipped():
     data = example(
         agenda_item__4__content_object_id="topic/99",

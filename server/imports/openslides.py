@@ -558,13 +558,20 @@ def _vote_totals(
     return totals
 
 
+MAX_FIGURE = Decimal(10) ** 12  # more votes than any assembly casts
+
+
 def _number(value: Any) -> Decimal | None:
     if value in (None, ""):
         return None
     try:
-        return Decimal(str(value))
+        number = Decimal(str(value))
     except InvalidOperation:
         return None
+    # NaN would break every comparison, and 1E+999999 spelled out is a megabyte
+    if not number.is_finite() or number.copy_abs() > MAX_FIGURE:
+        return None
+    return number
 
 
 def _contradictions(
