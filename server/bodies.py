@@ -13,6 +13,12 @@ Rules:
   staff roles and audit.
 - A meeting belongs to at most one body; a removed body takes no meetings.
 - Every change is written to the audit (``staff.record_change``).
+- Staff reach only their own bodies: the body of their meeting, bodies where
+  they hold a staff role, bodies created by the staff of their meeting, and
+  the delegations and groups
+  of these (at any depth). Only there may they see members, change members,
+  remove a body, add a delegation or group, or assign their meeting. Any
+  organizer may create a new top-level body (the office starts a new one).
 """
 
 from __future__ import annotations
@@ -22,13 +28,15 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, func, select
 
-from server.errors import ConflictError, InvalidInputError, NotFoundError
+from server.errors import ConflictError, InvalidInputError, NotAllowedError, NotFoundError
 from server.imports.vietnamese import name_key
 from server.models import (
     Body,
     BodyMember,
     Meeting,
     MeetingRecord,
+    OrganizerChange,
+    Participant,
     Person,
     StaffRole,
     utcnow,
@@ -40,7 +48,7 @@ from server.organization import (
     ensure_not_archived,
     register_person,
 )
-from server.staff import Actor, record_change
+from server.staff import Actor, body_of_meeting, person_of, record_change
 
 MAX_TEXT = 200
 
@@ -49,6 +57,46 @@ def get_body(session: Session, body_id: int) -> Body:
     body = session.get(Body, body_id)
     if body is None or body.removed_at is not None:
         raise NotFoundError("There is no body {id}.", id=body_id)
+    return body
+
+
+def bodies_in_reach(session: Session, meeting_id: int, participant_id: int | None) -> set[int]:
+    """The bodies the staff member ``participant_id`` of ``meeting_id`` may manage."""
+    roots: set[int] = set()
+    own = body_of_meeting(session, meeting_id)
+    if own is not None:
+        roots.add(own)
+    person_id = person_of(session, participant_id)
+    if person_id is not None:
+        roots.update(session.exec(select(StaffRole.body_id).where(StaffRole.person_id == person_id)))
+    created_here = (select(OrganizerChange.body_id)
+                    .join(Participant, Participant.id == OrganizerChange.actor_participant_id)
+                    .where(OrganizerChange.action == "body.create", Participant.meeting_id == meeting_id))
+    roots.update(b for b in session.exec(created_here) if b is not None)
+    children: dict[int, list[int]] = {}
+    for body_id, parent_id in session.exec(select(Body.id, Body.parent_id)):
+        if parent_id is not None:
+            children.setdefault(parent_id, []).append(body_id)
+    reach, todo = set(), list(roots)
+    while todo:  # bounded: each body is visited once
+        body_id = todo.pop()
+        if body_id not in reach:
+            reach.add(body_id)
+            todo.extend(children.get(body_id, ()))
+    return reach
+
+
+def ensure_in_reach(
+    session: Session, meeting_id: int, participant_id: int | None, body_id: int, action: str
+) -> Body:
+    """The body, if the staff member may ``action`` there; NotAllowedError if not."""
+    body = get_body(session, body_id)
+    if body.id not in bodies_in_reach(session, meeting_id, participant_id):
+        raise NotAllowedError(
+            "You may not {action} in {body}: it is not the body of this meeting, nor one of its delegations or groups, nor a body where you hold a staff role.",
+            action=action,
+            body=body.name,
+        )
     return body
 
 

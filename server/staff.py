@@ -104,7 +104,7 @@ def staff_roles(session: Session, viewer: Viewer) -> set[str]:
         else set()
     )
     body_id = body_of_meeting(session, viewer.meeting_id)
-    person_id = _person_of(session, viewer.participant_id)
+    person_id = person_of(session, viewer.participant_id)
     if body_id is not None and person_id is not None:
         stmt = select(StaffRole.role).where(
             StaffRole.body_id == body_id, StaffRole.person_id == person_id
@@ -113,7 +113,8 @@ def staff_roles(session: Session, viewer: Viewer) -> set[str]:
     return roles
 
 
-def _person_of(session: Session, participant_id: int | None) -> int | None:
+def person_of(session: Session, participant_id: int | None) -> int | None:
+    """The registry person behind a participant, if the participant has one."""
     if participant_id is None:
         return None
     profile = session.get(ParticipantProfile, participant_id)

@@ -17,7 +17,9 @@
   function t(text, params) {
     let out = catalog[text] || text;
     for (const [key, value] of Object.entries(params || {})) {
-      out = out.split("{" + key + "}").join(String(value));
+      // words put into a sentence (an action, a role) are translated too
+      const word = typeof value === "string" && catalog[value] ? catalog[value] : value;
+      out = out.split("{" + key + "}").join(String(word));
     }
     return out;
   }

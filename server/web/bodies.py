@@ -72,38 +72,55 @@ def _overview(session: Session, viewer: Viewer) -> dict[str, Any]:
 
 
 async def show_body(request: Request) -> Response:
-    await allowed_viewer(request, "organize.view")
-    found = await store_of(request).read(bodies.describe_body, _body_id(request))
+    viewer = await allowed_viewer(request, "organize.view")
+    found = await store_of(request).read(_show, viewer, _body_id(request))
     return JSONResponse(found)
+
+
+def _show(session: Session, viewer: Viewer, body_id: int) -> dict[str, Any]:
+    _reach(session, viewer, body_id, "see the members")
+    return bodies.describe_body(session, body_id)
+
+
+def _reach(session: Session, viewer: Viewer, body_id: int, action: str) -> None:
+    bodies.ensure_in_reach(session, viewer.meeting_id, viewer.participant_id, body_id, action)
 
 
 async def create(request: Request) -> Response:
     viewer = await allowed_viewer(request, "bodies.manage")
     data = await _json_body(request)
-    body = await store_of(request).write(
-        bodies.add_body,
-        str(data.get("key") or ""),
-        str(data.get("name") or ""),
-        str(data.get("kind") or ""),
-        staff.actor_of(viewer),
-        _optional_id(data.get("parent_id")),
-    )
+    body = await store_of(request).write(_create, viewer, data, _optional_id(data.get("parent_id")))
     return JSONResponse(bodies.body_summary(body))
+
+
+def _create(session: Session, viewer: Viewer, data: dict[str, Any], parent_id: int | None) -> Any:
+    if parent_id is not None:
+        _reach(session, viewer, parent_id, "add a delegation or group")
+    return bodies.add_body(session, str(data.get("key") or ""), str(data.get("name") or ""),
+                           str(data.get("kind") or ""), staff.actor_of(viewer), parent_id)
 
 
 async def remove(request: Request) -> Response:
     viewer = await allowed_viewer(request, "bodies.manage")
-    await store_of(request).write(
-        bodies.remove_body, _body_id(request), staff.actor_of(viewer)
-    )
+    await store_of(request).write(_guarded(bodies.remove_body, "remove a body"),
+                                  viewer, _body_id(request), staff.actor_of(viewer))
     return JSONResponse({"removed": True})
+
+
+def _guarded(change: Any, action: str) -> Any:
+    """``change(session, body_id, ...)`` run only when the body is in the viewer's reach."""
+    def run(session: Session, viewer: Viewer, body_id: int, *args: Any) -> Any:
+        _reach(session, viewer, body_id, action)
+        return change(session, body_id, *args)
+    return run
 
 
 async def add_member(request: Request) -> Response:
     viewer = await allowed_viewer(request, "bodies.members")
     data = await _json_body(request)
     member = await store_of(request).write(
-        bodies.add_body_member, _body_id(request), data, staff.actor_of(viewer)
+        _guarded(bodies.add_body_member, "change the members"),
+        viewer, _body_id(request), data, staff.actor_of(viewer),
     )
     return JSONResponse({"person_id": member.person_id, "role": member.title})
 
@@ -111,7 +128,8 @@ async def add_member(request: Request) -> Response:
 async def remove_member(request: Request) -> Response:
     viewer = await allowed_viewer(request, "bodies.members")
     await store_of(request).write(
-        bodies.remove_body_member,
+        _guarded(bodies.remove_body_member, "change the members"),
+        viewer,
         _body_id(request),
         request.path_params["person_id"],
         staff.actor_of(viewer),
@@ -121,13 +139,13 @@ async def remove_member(request: Request) -> Response:
 
 async def assign(request: Request) -> Response:
     viewer = await allowed_viewer(request, "meeting.body")
-    body = await store_of(request).write(
-        bodies.assign_meeting,
-        viewer.meeting_id,
-        _body_id(request),
-        staff.actor_of(viewer),
-    )
+    body = await store_of(request).write(_assign, viewer, _body_id(request))
     return JSONResponse({"body_id": body.id})
+
+
+def _assign(session: Session, viewer: Viewer, body_id: int) -> Any:
+    _reach(session, viewer, body_id, "assign this meeting")
+    return bodies.assign_meeting(session, viewer.meeting_id, body_id, staff.actor_of(viewer))
 
 
 def _body_id(request: Request) -> int:

@@ -362,3 +362,67 @@ def test_an_unknown_body_is_not_found(meeting, login):
 
     assert response.status_code == 404
     assert error_of(response) == "There is no body 999."
+
+
+# -- reach: staff manage their own bodies only ---------------------------------------
+
+
+def body_of_another_office(client, key="ban-khac", name="Ban Tuyên giáo"):
+    from server.organization import create_body
+    from server.staff import COMMAND_LINE
+
+    return client.app.state.store.write_sync(
+        lambda s: create_body(s, key, name, "standing_committee", COMMAND_LINE).id
+    )
+
+
+def out_of_reach(action: str, body: str = "Ban Tuyên giáo") -> str:
+    return (f"You may not {action} in {body}: it is not the body of this meeting, nor one of its "
+            "delegations or groups, nor a body where you hold a staff role.")
+
+
+def test_a_body_of_another_office_is_out_of_reach_for_every_change(meeting, login, client):
+    body_id = body_of_another_office(client)
+    organizer = login(meeting.code("organizer"))
+    person_id = registered(client, "Lê Văn Cường")
+
+    tried = {
+        "see the members": organizer.get(api(meeting.id, f"/{body_id}")),
+        "change the members": organizer.post(api(meeting.id, f"/{body_id}/members"),
+                                             json={"person_id": person_id}),
+        "remove a body": organizer.post(api(meeting.id, f"/{body_id}/remove")),
+        "add a delegation or group": create(organizer, meeting.id, "to-1", "Tổ 1",
+                                            parent_id=body_id),
+        "assign this meeting": organizer.post(api(meeting.id, f"/{body_id}/assign")),
+    }
+
+    for action, response in tried.items():
+        assert response.status_code == 403, action
+        assert error_of(response) == out_of_reach(action)
+    assert [b["name"] for b in organizer.get(api(meeting.id)).json()["bodies"]] == ["Ban Tuyên giáo"]
+
+
+def test_the_meetings_body_and_its_delegations_are_in_reach_of_its_secretary(meeting, login, client):
+    from server.organization import assign_body
+    from server.staff import COMMAND_LINE
+
+    body_id = body_of_another_office(client, "dai-hoi", "Đại hội")
+    client.app.state.store.write_sync(lambda s: assign_body(s, meeting.id, body_id, COMMAND_LINE))
+    delegation = create(login(meeting.code("organizer")), meeting.id, "doan-1", "Đoàn 1",
+                        kind="delegation", parent_id=body_id).json()["id"]
+    secretary = login(meeting.code("secretary"))
+
+    added = secretary.post(api(meeting.id, f"/{delegation}/members"), json={"name": "Phạm Thị Dung"})
+
+    assert added.status_code == 200
+    shown = secretary.get(api(meeting.id, f"/{delegation}")).json()
+    assert [m["name"] for m in shown["members"]] == ["Phạm Thị Dung"]
+
+
+def test_a_secretary_reaches_a_body_the_organizer_of_the_meeting_created(meeting, login):
+    body_id = create(login(meeting.code("organizer")), meeting.id).json()["id"]
+
+    shown = login(meeting.code("secretary")).get(api(meeting.id, f"/{body_id}"))
+
+    assert shown.status_code == 200
+    assert shown.json()["members"] == []
