@@ -23,6 +23,7 @@ Rules:
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -43,6 +44,7 @@ from server.models import (
 )
 from server.organization import (
     add_member,
+    clean_name,
     assign_body,
     create_body,
     ensure_not_archived,
@@ -114,7 +116,9 @@ def add_body(
     parent_id: int | None = None,
 ) -> Body:
     """Create a body; a delegation or group names the body it belongs to."""
-    if not name.strip():
+    # one line of visible text, as member names: no line breaks or control characters
+    name = clean_name("".join(c for c in name if unicodedata.category(c) not in ("Cc", "Cf")))
+    if not name:
         raise InvalidInputError("Give the body a name.")
     if len(name) > MAX_TEXT:
         raise InvalidInputError(

@@ -145,3 +145,13 @@ def test_every_change_to_a_body_is_in_the_audit(org_store):
         ("body.member.remove", "removed Lê Văn An from Ban Thường vụ"),
         ("body.remove", "removed the body Ban Thường vụ"),
     ]
+
+
+def test_a_body_name_is_kept_as_one_line_of_visible_text(store):
+    from server.bodies import add_body
+    from server.staff import COMMAND_LINE
+
+    body = store.write_sync(lambda s: add_body(
+        s, "to-1", "  Tổ\n đại biểu\u202e số\x07 1 ", "group", COMMAND_LINE))
+
+    assert body.name == "Tổ đại biểu số 1"
