@@ -233,3 +233,55 @@ def test_a_prebuilt_statement_takes_no_fixed_values():
 
     with pytest.raises(ValueError, match="named parameter"):
         fixed._compile(sqlite_dialect.dialect())
+
+
+def test_a_prebuilt_statement_after_a_failed_job_in_the_same_batch_sees_only_committed_jobs(store):
+    store.write_sync(add_meeting, "m10")
+    gate = threading.Event()
+
+    def rename(session, title):
+        _RENAME.run(session, {"key": "m10", "title": title})
+        return _KEYED.run(session, {"key": "m10"})  # the job's second statement
+
+    def rename_twice_then_fail(session):
+        rename(session, "bị hủy")
+        rename(session, "bị hủy lần hai")
+        raise ValueError("refused")
+
+    blocker = store.submit(lambda session: gate.wait(10))
+    futures = [store.submit(rename, "đổi tên"), store.submit(rename_twice_then_fail),
+               store.submit(_KEYED.run, {"key": "m10"})]  # the four share one batch
+    gate.set()
+    blocker.result(10)
+
+    assert [title for _id, title in futures[0].result(10)] == ["đổi tên"]
+    with pytest.raises(ValueError, match="refused"):
+        futures[1].result(10)
+    assert [title for _id, title in futures[2].result(10)] == ["đổi tên"]
+    assert store.read_sync(_KEYED.run, {"key": "m10"})[0][1] == "đổi tên"
+
+
+async def test_writes_from_the_event_loop_are_each_answered_after_their_batch_commits(store):
+    import asyncio
+
+    gate = threading.Event()
+    blocker = store.submit(lambda session: gate.wait(10))
+
+    def failing(session):
+        add_meeting(session, "broken")
+        raise ValueError("refused")
+
+    adds = [asyncio.ensure_future(store.write(add_meeting, f"a{i}")) for i in range(5)]
+    broken = asyncio.ensure_future(store.write(failing))
+    abandoned = asyncio.ensure_future(store.write(add_meeting, "abandoned"))
+    await asyncio.sleep(0.05)  # all queued behind the blocker: one batch
+    abandoned.cancel()  # its socket closed; the job still runs, nobody is answered
+    gate.set()
+
+    ids = await asyncio.wait_for(asyncio.gather(*adds), 10)
+    with pytest.raises(ValueError, match="refused"):
+        await asyncio.wait_for(broken, 10)
+    keys = await store.read(lambda s: sorted(m.key for m in s.exec(select(Meeting))))
+    assert len(set(ids)) == 5
+    assert keys == ["a0", "a1", "a2", "a3", "a4", "abandoned"]
+    assert blocker.result(10) is True
