@@ -107,14 +107,40 @@ async def tablets_main(spec: dict[str, Any]) -> dict[str, Any]:
                                  "args": {"poll_id": poll_id}}, is_ack("c-"))
     spread_ping_total, spread_ping = await burst(lambda i: {"type": "ping", "t": i},
                                                  lambda m: m.get("type") == "pong", window=1.0)
-    spread_total, spread_acks = await burst(
-        lambda i: {**cast, "id": f"s-{i}", "args": {"poll_id": spec["poll_spread"], "choice": choices[i % 4]}},
-        is_ack("s-"), window=1.0)
+    spy = start_profiler(spec.get("profile"))
+    try:
+        spread_total, spread_acks = await burst(
+            lambda i: {**cast, "id": f"s-{i}", "args": {"poll_id": spec["poll_spread"], "choice": choices[i % 4]}},
+            is_ack("s-"), window=1.0)
+    finally:
+        stop_profiler(spy)
     await asyncio.gather(*(ws.close() for ws in [*sockets, chair]))
     return {"connected_s": connected, "ping_total_s": ping_total, "ping": ping,
             "cast_total_s": cast_total, "acks": acks,
             "spread_ping_total_s": spread_ping_total, "spread_ping": spread_ping,
             "spread_total_s": spread_total, "spread_acks": spread_acks}
+
+
+def start_profiler(profile: dict[str, Any] | None) -> subprocess.Popen | None:
+    """py-spy on the server during vote 2 (``--profile FILE``): raw stacks, per thread."""
+    if not profile:
+        return None
+    spy = subprocess.Popen([str(Path(sys.executable).with_name("py-spy")), "record", "--pid", str(profile["pid"]),
+                            "--rate", "200", "--threads", "--nonblocking", "--format", "raw",
+                            "-o", profile["out"]], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(1.0)  # py-spy attaches before the hall presses
+    return spy
+
+
+def stop_profiler(spy: subprocess.Popen | None) -> None:
+    if spy is None:
+        return
+    spy.send_signal(2)  # SIGINT: py-spy writes its file and ends
+    try:
+        spy.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        spy.kill()
+        spy.wait(timeout=10)
 
 
 # -- the meeting -----------------------------------------------------------------------
@@ -388,6 +414,8 @@ def report(n: int, tablets: dict[str, Any], inserts_s: float, stored: dict[str, 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.ballots")
     parser.add_argument("--delegates", type=int, default=1600)
+    parser.add_argument("--profile", metavar="FILE",
+                        help="record the server with py-spy during vote 2 (raw stacks per thread) into FILE")
     parser.add_argument("--tablets", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -405,6 +433,8 @@ def main(argv: list[str] | None = None) -> int:
             spec = {"url": f"ws://127.0.0.1:{port}/ws", "meeting": prep["meeting"],
                     "poll": prep["poll"], "poll_spread": prep["poll_spread"],
                     "cookies": prep["cookies"], "chair_cookie": prep["chair_cookie"]}
+            if args.profile:
+                spec["profile"] = {"pid": server.pid, "out": str(Path(args.profile).resolve())}
             tablets = run_tablets(spec, workdir)
         finally:
             stop_server(server)
