@@ -71,8 +71,14 @@ def meeting_settings(meeting: Meeting) -> dict[str, Any]:
     return json.loads(meeting.settings_json or "{}")
 
 
-def import_meeting(session: Session, spec: Any, source: Path | None = None) -> ImportResult:
-    """Create or update the meeting described by an agenda file spec."""
+def import_meeting(session: Session, spec: Any, source: Path | None = None,
+                   origin: str = "agenda") -> ImportResult:
+    """Create or update the meeting described by an agenda file spec.
+
+    ``origin`` names where the spec came from ("agenda" file, "openslides"
+    export); a participant it no longer lists loses access only if it came from
+    there too: people imported from a participant list or added on a page stay.
+    """
     meeting = session.exec(select(Meeting).where(Meeting.key == spec.key)).first()
     created = meeting is None
     if meeting is None:
@@ -82,7 +88,8 @@ def import_meeting(session: Session, spec: Any, source: Path | None = None) -> I
     session.add(meeting)
     session.flush()
 
-    counts = {"participants": _sync_participants(session, meeting, spec.participants)}
+    counts = {"participants": _sync_participants(session, meeting, spec.participants,
+                                                  origin)}
     items = _sync_items(session, meeting, spec.items)
     counts["items"] = len(items)
     counts["documents"] = _sync_documents(session, meeting, spec.items, items)
@@ -106,7 +113,8 @@ def _apply_meeting_fields(meeting: Meeting, spec: Any, source: Path | None) -> N
         meeting.source_path = str(source)
 
 
-def _sync_participants(session: Session, meeting: Meeting, specs: list) -> int:
+def _sync_participants(session: Session, meeting: Meeting, specs: list,
+                       origin: str) -> int:
     stmt = select(Participant).where(Participant.meeting_id == meeting.id)
     existing = {row.key: row for row in session.exec(stmt)}
     for order, spec in enumerate(specs):
@@ -119,11 +127,12 @@ def _sync_participants(session: Session, meeting: Meeting, specs: list) -> int:
         row.number = spec.number or ""
         row.title = spec.title or ""
         row.email = spec.email or ""
-        row.active, row.sort_order = True, order
+        row.active, row.sort_order, row.origin = True, order, origin
         session.add(row)
     for row in existing.values():  # left the file: keep the record, end access
-        row.active = False
-        session.add(row)
+        if row.origin == origin:  # others came from a list, a page, another source
+            row.active = False
+            session.add(row)
     return len(specs)
 
 

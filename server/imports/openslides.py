@@ -804,7 +804,7 @@ def store_export(session: Session, read: ReadExport, actor: Actor) -> dict[str, 
     """Create (or update) the meeting of a read export, with its report and its
     finished votes as history; one transaction."""
     spec, report = read.spec, read.report
-    result = import_meeting(session, spec)
+    result = import_meeting(session, spec, origin="openslides")
     _register_people(session, result.meeting_id, spec)
     committee = _committee(session, read.committee, actor)
     if committee is not None:

@@ -56,6 +56,10 @@ class Participant(SQLModel, table=True):
     access_code: str = Field(index=True, unique=True)
     active: bool = True
     sort_order: int = 0
+    # where the participant came from: "agenda" (the agenda file), "openslides"
+    # (an OpenSlides export), "" (a participant list, a page, a copied meeting);
+    # importing a file again ends the access only of its own participants
+    origin: str = Field(default="", max_length=16)
 
 
 class AgendaItem(SQLModel, table=True):
