@@ -16,15 +16,41 @@ from server.agendafile import (
 )
 from server.db import Store
 from server.documents import blob_path, store_file
+from server.imports._bulk import register_people
 from server.meetings import ImportResult, find_meeting, import_meeting, meeting_settings
-from server.models import AgendaItem, Document, Meeting, Participant
+from server.models import AgendaItem, Document, Meeting, Participant, ParticipantProfile
+from server.organization import link_participant
 
 
 def import_agenda_file(store: Store, documents_dir: Path, path: Path) -> ImportResult:
     spec = read_agenda(path)
     for doc in _all_documents(spec.items):
         store_file(documents_dir, doc.path, doc.sha256)
-    return store.write_sync(import_meeting, spec, path.resolve())
+    return store.write_sync(import_agenda, spec, path.resolve())
+
+
+def import_agenda(session: Session, spec: MeetingSpec, source: Path) -> ImportResult:
+    """Store the meeting of a read agenda file, its participants in the registry."""
+    result = import_meeting(session, spec, source, origin="agenda")
+    register_participants(session, result.meeting_id, spec.participants)
+    return result
+
+
+def register_participants(session: Session, meeting_id: int,
+                          specs: list[ParticipantSpec]) -> int:
+    """Link every listed participant without a person to one in the registry
+    (found again by email, then exact name, as a participant list finds them);
+    a participant already linked keeps their person. The number newly linked."""
+    stmt = (select(Participant.id, Participant.key, ParticipantProfile.person_id)
+            .outerjoin(ParticipantProfile,
+                       ParticipantProfile.participant_id == Participant.id)
+            .where(Participant.meeting_id == meeting_id))
+    ids = {key: ident for ident, key, person in session.exec(stmt) if person is None}
+    unlinked = [spec for spec in specs if spec.key in ids]
+    rows = [{"name": spec.name, "email": spec.email or "", "ref": ""} for spec in unlinked]
+    for spec, person in zip(unlinked, register_people(session, rows), strict=True):
+        link_participant(session, ids[spec.key], person["id"])
+    return len(unlinked)
 
 
 def _all_documents(items: list[ItemSpec]) -> list[DocumentSpec]:

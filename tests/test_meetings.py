@@ -9,14 +9,20 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from server.access import viewer_for
+from server.access import log_in, viewer_for
 from server.agendafile import AgendaFileError
 from server.agendaimport import import_agenda_file
 from server.db import Store
-from server.errors import ConflictError
+from server.errors import ConflictError, NotLoggedInError
+from server.imports.participants import (
+    commit_participants, keep_preview, read_participant_file,
+)
 from server.meetings import end_meeting, start_meeting
-from server.models import AgendaItem, Event, Meeting, Participant
+from server.models import AgendaItem, Event, Meeting, Participant, ParticipantProfile, Person
+from server.organization import search_people
+from server.staff import COMMAND_LINE
 from tests._meeting_fixtures import OPENSLIDES_AGENDA, VN_AGENDA
+from tests._participant_files import HEADER, PEOPLE, csv_text, encode
 
 
 @pytest.fixture
@@ -134,6 +140,71 @@ def test_participant_left_out_of_file_loses_access_but_stays_recorded(store, tmp
     people = _people(store, result.meeting_id)
     assert not people["toa-an"].active
     assert people["tran-binh-trong"].active
+
+
+def _import_participant_list(store: Store, meeting_id: int) -> None:
+    data = encode(csv_text([HEADER, *PEOPLE]), "utf-8")
+    read = read_participant_file(data, "dai-bieu.csv")
+    preview = store.write_sync(keep_preview, meeting_id, read, COMMAND_LINE, True)
+    store.write_sync(commit_participants, meeting_id, preview["import_id"], COMMAND_LINE)
+
+
+def _log_in(store: Store, code: str) -> str:
+    return store.write_sync(lambda s: log_in(s, code))[1].name
+
+
+def test_reimporting_the_agenda_file_keeps_participants_imported_from_a_list_and_their_codes(
+        store, tmp_path, agenda_copy):
+    result = _import(store, agenda_copy, tmp_path)
+    _import_participant_list(store, result.meeting_id)
+    listed = {p.name: p.access_code for p in _people(store, result.meeting_id).values()
+              if p.key.startswith("person-")}
+
+    again = _import(store, agenda_copy, tmp_path)
+
+    people = {p.name: p for p in _people(store, result.meeting_id).values()}
+    assert not again.created
+    assert len(listed) == len(PEOPLE)
+    assert all(people[name].active for name in listed)
+    assert {name: people[name].access_code for name in listed} == listed
+    assert _log_in(store, listed["Trần Văn Đức"]) == "Trần Văn Đức"
+    assert sum(p.active for p in people.values()) == 11 + len(PEOPLE)
+
+
+def test_a_participant_removed_from_the_file_loses_access_while_listed_ones_stay(
+        store, tmp_path, agenda_copy):
+    result = _import(store, agenda_copy, tmp_path)
+    _import_participant_list(store, result.meeting_id)
+    toa_an = _people(store, result.meeting_id)["toa-an"].access_code
+    csv_path = agenda_copy.parent / "participants.csv"
+    lines = csv_path.read_text(encoding="utf-8").splitlines()
+    csv_path.write_text("\n".join(line for line in lines if not line.startswith("toa-an,")) + "\n",
+                        encoding="utf-8")
+
+    _import(store, agenda_copy, tmp_path)
+
+    people = {p.name: p for p in _people(store, result.meeting_id).values()}
+    assert not people["Đại diện Tòa án nhân dân huyện Tuần Giáo"].active
+    assert people["Nguyễn Thị Ánh"].active
+    with pytest.raises(NotLoggedInError) as refused:
+        _log_in(store, toa_an)
+    assert str(refused.value) == (
+        "This access code is not valid. Check the code on your access card, "
+        "or ask the meeting secretary for a new one.")
+
+
+def test_agenda_file_participants_are_in_the_registry_once_after_every_import(
+        store, tmp_path, agenda_copy):
+    result = _import(store, agenda_copy, tmp_path)
+    _import(store, agenda_copy, tmp_path)
+
+    found = store.read_sync(lambda s: [p.name for p in search_people(s, "tran binh")])
+    people = store.read_sync(lambda s: list(s.exec(select(Person))))
+    linked = store.read_sync(lambda s: list(s.exec(select(ParticipantProfile).join(
+        Participant).where(Participant.meeting_id == result.meeting_id))))
+    assert found == ["Trần Bình Trọng"]
+    assert len(people) == 11
+    assert len(linked) == 11 and all(p.person_id for p in linked)
 
 
 def test_import_with_errors_imports_nothing(store, tmp_path, agenda_copy):
