@@ -164,8 +164,13 @@
     if (page === "delegate" && a.mine) {
       parts.push(el("p", {class: "my-attendance", "data-bind": "my-attendance"},
         t("You are: {status}.", {status: statusWord(a.mine.status)})));
-      if (a.mine.status !== "present" && a.self_checkin) {
-        parts.push(button(t("Check in"), () => send("attendance", "attendance.self_check_in", {}, t("You are checked in.")), "primary", {"data-action": "self-check-in"}));
+      const meetingState = state.meeting && state.meeting.state;
+      if (a.mine.status !== "present" && a.self_checkin && meetingState === "running") {
+        parts.push(button(t("Check in"), () => send("attendance", "attendance.self_check_in", {}, t("You are checked in."))
+          .catch(() => {}), "primary", {"data-action": "self-check-in"}));  // the refusal is shown in the panel
+      } else if (a.mine.status !== "present" && a.self_checkin && meetingState === "scheduled") {
+        parts.push(el("p", {class: "muted", "data-bind": "self-check-in-later"},
+          t("Check-in on the tablet opens when the meeting starts.")));
       }
       for (const carried of a.mine.carries || []) {
         parts.push(el("p", {class: "muted"}, t("You carry the proxy of {name}.", {name: carried.name})));
@@ -595,9 +600,21 @@
 
   // -- drawing ---------------------------------------------------------------------
 
+  // A message about the meeting as it was (a check-in refused before the start)
+  // is stale once the meeting starts or ends: the panels drop their errors.
+  let shownMeetingState = null;
+  function forgetStaleErrors(state) {
+    const now = state.meeting && state.meeting.state;
+    if (shownMeetingState !== null && now !== shownMeetingState) {
+      for (const [name, last] of notes) if (last.isError) notes.delete(name);
+    }
+    shownMeetingState = now;
+  }
+
   function renderAll() {
     const state = client.state;
     if (!state) return;
+    forgetStaleErrors(state);
     if (page === "checkin") { renderCheckin(state); return; }
     renderAttendance(state);
     renderSpeakers(state);

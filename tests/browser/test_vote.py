@@ -91,6 +91,61 @@ def test_a_delegate_finds_check_in_and_the_ballot_above_the_agenda_on_a_portrait
     chair.close()
 
 
+def test_before_the_start_a_delegate_is_told_when_check_in_opens_and_checks_in_after_it(
+        browser, live_server: LiveServer) -> None:
+    server = live_server
+    chair = staff_client(server, "chair")
+    tablet = browser.new_page(viewport=TABLET_PORTRAIT)
+    errors: list[str] = []
+    tablet.on("pageerror", lambda error: errors.append(str(error)))
+    tablet.on("console", lambda msg: errors.append(msg.text) if "Uncaught" in msg.text else None)
+    tablet.goto(f"{server.url}/login?code={server.meeting.code('delegate')}")
+    tablet.goto(f"{server.url}/m/{server.meeting.id}?lang=vi")
+
+    later = tablet.wait_for_selector("[data-bind=self-check-in-later]")
+    assert later.text_content() == "Điểm danh trên máy tính bảng mở khi cuộc họp bắt đầu."
+    assert tablet.locator("[data-action=self-check-in]").count() == 0
+    command(chair, server, "meeting.start")
+    tablet.wait_for_selector("[data-action=self-check-in]").click()
+
+    mine = tablet.wait_for_selector('[data-bind=my-attendance]:has-text("có mặt")')
+    assert tablet.locator("[data-bind=self-check-in-later]").count() == 0
+    assert tablet.locator('[data-floor="attendance"] .floor-note.error').count() == 0
+    assert mine.text_content() == "Tình trạng của bạn: có mặt."
+    assert errors == []
+    chair.close()
+
+
+def test_a_refused_check_in_is_shown_without_a_script_error_and_dropped_when_the_meeting_changes(
+        browser, live_server: LiveServer) -> None:
+    server = live_server
+    chair = staff_client(server, "chair")
+    command(chair, server, "meeting.start")
+    tablet = browser.new_page(viewport=TABLET_PORTRAIT)
+    errors: list[str] = []
+    tablet.on("pageerror", lambda error: errors.append(str(error)))
+    tablet.on("console", lambda msg: errors.append(msg.text) if "Uncaught" in msg.text else None)
+    tablet.goto(f"{server.url}/login?code={server.meeting.code('delegate')}")
+    tablet.goto(f"{server.url}/m/{server.meeting.id}?lang=en")
+    tablet.wait_for_selector("[data-action=self-check-in]")
+    command(chair, server, "meeting.end")
+    tablet.wait_for_selector("[data-action=self-check-in]", state="detached")
+    # A tablet that has not heard of the end yet still offers the button.
+    set_state = """(value) => { const c = window.PlenaryViews.client;
+                                 c.state.meeting.state = value; c.notify("state"); }"""
+    tablet.evaluate(set_state, "running")
+
+    tablet.click("[data-action=self-check-in]")
+
+    note = tablet.wait_for_selector('[data-floor="attendance"] .floor-note.error')
+    assert note.text_content() == "Check-in on the tablet opens when the meeting starts."
+    tablet.evaluate(set_state, "ended")
+    tablet.wait_for_selector('[data-floor="attendance"] .floor-note.error', state="detached")
+    assert tablet.locator('[data-floor="attendance"] .floor-note').text_content() == ""
+    assert errors == []
+    chair.close()
+
+
 def test_the_vote_form_has_48_pixel_fields_and_44_pixel_links(browser, live_server: LiveServer) -> None:
     server = live_server
     page = browser.new_page(viewport=TABLET_PORTRAIT)
