@@ -102,3 +102,34 @@ def test_every_text_of_the_pages_has_a_vietnamese_translation():
     missing = sorted(f"{where}: {text!r}" for text, where in texts.items() if text not in known)
 
     assert not missing, f"{len(missing)} texts have no Vietnamese translation:\n" + "\n".join(missing)
+
+
+def error_sentences() -> dict[str, str]:
+    """The sentences raised as MeetingError (and its kinds) anywhere in server/,
+    with the first file that raises each: what a person in the room reads."""
+    import ast
+
+    from server import errors
+
+    kinds = {name for name, value in vars(errors).items()
+             if isinstance(value, type) and issubclass(value, errors.MeetingError)}
+    found: dict[str, str] = {}
+    for path in sorted((ROOT / "server").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call) or not node.args:
+                continue
+            name = getattr(node.func, "id", None) or getattr(node.func, "attr", "")
+            first = node.args[0]
+            if name in kinds and isinstance(first, ast.Constant) and isinstance(first.value, str):
+                found.setdefault(first.value, str(path.relative_to(ROOT)))
+    return found
+
+
+def test_every_error_sentence_has_a_vietnamese_translation():
+    sentences = error_sentences()
+    known = translated()
+
+    missing = sorted(f"{where}: {text!r}" for text, where in sentences.items() if text not in known)
+
+    assert "You were away too long and have been logged out. Please log in again with your access code." in sentences
+    assert not missing, f"{len(missing)} error sentences have no Vietnamese translation:\n" + "\n".join(missing)

@@ -12,7 +12,7 @@
   const lang = document.body.dataset.lang;
   const api = `/api/meetings/${meetingId}/bodies`;
   const KINDS = {standing_committee: "Standing committee", executive_committee: "Executive committee",
-    congress: "Congress", delegation: "Delegation", group: "Group", committee: "Committee"};
+    congress: "Congress", delegation: "Delegation", group: "Working group", committee: "Committee"};
 
   if (page === "organize") {
     const nav = document.querySelector(".organize-nav");
@@ -29,7 +29,7 @@
     const response = await fetch(url, Object.assign({credentials: "same-origin",
       headers: {"Accept": "application/json"}}, options || {}));
     const data = await response.json().catch(() => ({}));
-    if (!response.ok) throw new Error(data.error ? t(data.error.message) : t("The request failed."));
+    if (!response.ok) throw new Error(data.error ? views.translateError(data.error) : t("The request failed."));
     return data;
   }
 
@@ -110,7 +110,7 @@
       if (!query) { $("found").replaceChildren(); return; }
       const found = await request(`/api/meetings/${meetingId}/organize/people?q=${encodeURIComponent(query)}`);
       $("found").replaceChildren(...found.people.map((p) => el("li", {},
-        el("button", {class: "quiet", "data-person": p.id, onclick: () => addMember({person_id: p.id})},
+        el("button", {type: "button", class: "quiet", "data-person": p.id, onclick: () => addMember({person_id: p.id})},
           t("Add {name}", {name: p.name})))));
     }, 200);
   });

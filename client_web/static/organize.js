@@ -54,7 +54,7 @@
     const response = await fetch(url, Object.assign({credentials: "same-origin",
       headers: {"Accept": "application/json"}}, options || {}));
     const data = await response.json().catch(() => ({}));
-    if (!response.ok) throw new Error(data.error ? t(data.error.message) : t("The request failed."));
+    if (!response.ok) throw new Error(data.error ? views.translateError(data.error) : t("The request failed."));
     return data;
   }
 
@@ -138,6 +138,9 @@
       }))));
     $("import-summary").textContent = t("{rows} rows: {errors} errors, {warnings} warnings.",
       {rows: preview.rows.length, errors: preview.errors, warnings: preview.warnings});
+    const ignored = preview.ignored_columns || [];
+    $("ignored-columns").textContent = ignored.length
+      ? t("Columns not imported: {columns}", {columns: ignored.join(", ")}) : "";
     $("commit").hidden = !preview.can_commit;
   }
 

@@ -7,7 +7,11 @@
   const result = document.querySelector("[data-bind=verify-result]");
   const input = form.querySelector("input[type=file]");
   const catalog = JSON.parse(document.getElementById("i18n").textContent || "{}");
-  const t = (text) => catalog[text] || text;
+  function t(text, params) {
+    let out = catalog[text] || text;
+    for (const [key, value] of Object.entries(params || {})) out = out.split("{" + key + "}").join(String(value));
+    return out;
+  }
 
   function el(tag, attrs, ...children) {
     const node = document.createElement(tag);
@@ -41,7 +45,7 @@
     const response = await fetch("/verify", {method: "POST", body, headers: {Accept: "application/json"}});
     const data = await response.json();
     if (!response.ok) {
-      result.replaceChildren(el("p", {class: "error", role: "alert"}, t(data.error.message)));
+      result.replaceChildren(el("p", {class: "error", role: "alert"}, t(data.error.template || data.error.message, data.error.params)));
       return;
     }
     show(file.name, data);

@@ -34,7 +34,7 @@ KIND_LABELS = {
     "executive_committee": "Executive committee",
     "congress": "Congress",
     "delegation": "Delegation",
-    "group": "Group",
+    "group": "Working group",
     "committee": "Committee",
 }
 assert set(KIND_LABELS) == set(BODY_KINDS), "every kind of body needs a label"

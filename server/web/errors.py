@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from server.errors import MeetingError, NotLoggedInError
+from server.i18n import DEFAULT_LANGUAGE, pick_language, translations
 
 log = logging.getLogger(__name__)
 
@@ -26,10 +27,11 @@ def error_body(code: str, message: str) -> dict[str, dict[str, str]]:
 async def meeting_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, MeetingError)
     if wants_json(request):
-        return JSONResponse(error_body(exc.code, exc.message), status_code=exc.status)
+        # template and params let the page translate a sentence that holds values
+        return JSONResponse({"error": exc.as_dict()}, status_code=exc.status)
     if isinstance(exc, NotLoggedInError):
         return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
-    return render_error(request, exc.status, exc.message)
+    return render_error(request, exc.status, exc.template, exc.params)
 
 
 async def http_error(request: Request, exc: Exception) -> Response:
@@ -49,10 +51,17 @@ async def server_error(request: Request, exc: Exception) -> Response:
     return render_error(request, 500, message)
 
 
-def render_error(request: Request, status: int, message: str) -> Response:
+def render_error(request: Request, status: int, message: str,
+                 params: dict[str, object] | None = None) -> Response:
+    """The error page; ``message`` is the English sentence, translated there
+    before ``params`` are put in."""
+    language = pick_language(request.query_params.get("lang") or request.cookies.get("lang"),
+                             DEFAULT_LANGUAGE)
     templates = request.app.state.templates
     return templates.TemplateResponse(request, "error.html",
-                                      {"status": status, "message": message},
+                                      {"status": status, "message": message, "lang": language,
+                                       "_": translations(language).gettext,
+                                       "params": {k: str(v) for k, v in (params or {}).items()}},
                                       status_code=status)
 
 

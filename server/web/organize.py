@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, select
@@ -73,7 +74,15 @@ async def organize_page(request: Request) -> Response:
         viewer=viewer.as_dict(),
         ws_query="",
         layouts=badges.LAYOUTS,
+        card_address=badges.login_address(request.app.state.settings.base_url),
+        card_address_is_local=_is_loopback(request.app.state.settings.base_url),
     )
+
+
+def _is_loopback(url: str) -> bool:
+    """True when tablets in the room could not open this address (this machine only)."""
+    host = (urlsplit(url).hostname or "").lower()
+    return host in ("localhost", "::1") or host.startswith("127.")
 
 
 async def organize_state(request: Request) -> Response:

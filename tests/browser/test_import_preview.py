@@ -33,6 +33,7 @@ def test_preview_marks_problem_cells_and_commit_imports_every_row(
     context, page = organizer_page(browser, live_server)
     broken = tmp_path / "dai-bieu.csv"
     rows = [HEADER, *PEOPLE, ["Lê Văn An", "Đoàn Huế", "", "A03", "an@@"]]
+    rows = [[*row, "Ghi chú" if n == 0 else ""] for n, row in enumerate(rows)]  # not imported
     broken.write_bytes(to_cp1258(csv_text(rows, ";")))
 
     choose(page, broken)
@@ -47,6 +48,7 @@ def test_preview_marks_problem_cells_and_commit_imports_every_row(
         .endswith("Ghế A03 cũng được xếp cho dòng 4.")
     )
     assert page.locator("[data-org=commit]").is_hidden()
+    assert page.locator("[data-org=ignored-columns]").inner_text() == "Các cột không được nhập: Ghi chú"
     first_name = page.locator(
         "[data-org=preview] tbody tr[data-row='2'] td[data-field=name]"
     )

@@ -179,7 +179,7 @@ def test_organizer_prints_cards_and_badges(meeting, login, path):
 
 @pytest.mark.parametrize("role", ["chair", "delegate"])
 def test_others_may_not_print_cards(meeting, login, role):
-    response = login(meeting.code(role)).get(f"/m/{meeting.id}/cards.pdf")
+    response = login(meeting.code(role)).get(f"/m/{meeting.id}/cards.pdf?lang=en")
 
     assert response.status_code == 403
     assert (
@@ -647,7 +647,7 @@ def test_a_secretary_may_not_print_a_staff_card(meeting, login, role):
     person = meeting.people[meeting.code(role)]
 
     response = login(meeting.code("secretary")).get(
-        f"/m/{meeting.id}/cards.pdf?participant={person.id}"
+        f"/m/{meeting.id}/cards.pdf?participant={person.id}&lang=en"
     )
 
     assert response.status_code == 403
@@ -723,3 +723,22 @@ def test_a_secretary_may_not_commit_the_organizers_staff_roles(meeting, login):
         error_of(response)
         == "You may not import this file: it gives or changes the roles organizer, chair or secretary, and only the organizer may do that."
     )
+
+
+def test_the_organizer_is_warned_when_cards_would_carry_an_address_only_this_computer_opens(meeting, login):
+    page = login(meeting.code("organizer")).get(f"/m/{meeting.id}/organize?lang=en")
+
+    assert page.status_code == 200
+    assert 'data-org="local-address"' in page.text
+    assert "which only this computer can open" in page.text
+
+
+def test_no_address_warning_once_the_public_address_is_set(meeting, login, client):
+    import dataclasses
+
+    settings = client.app.state.settings
+    client.app.state.settings = dataclasses.replace(settings, public_url="http://192.168.1.10:8000")
+
+    page = login(meeting.code("organizer")).get(f"/m/{meeting.id}/organize?lang=en")
+
+    assert 'data-org="local-address"' not in page.text

@@ -61,7 +61,7 @@ def test_organizer_may_open_every_staff_page(login, meeting):
 
 
 def test_unknown_page_is_a_clear_404(chair_client, meeting):
-    response = chair_client.get(f"/m/{meeting.id}/nonsense")
+    response = chair_client.get(f"/m/{meeting.id}/nonsense?lang=en")
 
     assert response.status_code == 404
     assert "This page does not exist." in response.text
@@ -71,7 +71,8 @@ def test_api_errors_share_one_json_shape(client, meeting):
     response = client.get(f"/api/meetings/{meeting.id}/snapshot")
 
     assert response.status_code == 401
-    assert response.json() == {"error": {"code": "not_logged_in", "message": "Please log in with your access code."}}
+    error = response.json()["error"]
+    assert (error["code"], error["message"]) == ("not_logged_in", "Please log in with your access code.")
 
 
 def test_a_code_of_another_meeting_cannot_read_this_one(client, meeting, login, tmp_path):
@@ -152,7 +153,7 @@ def test_projector_page_needs_the_key(client, meeting):
     key = client.app.state.store.read_sync(lambda s: s.get(Meeting, meeting.id).projector_key)
 
     assert client.get(f"/m/{meeting.id}/projector?key={key}").status_code == 200
-    refused = client.get(f"/m/{meeting.id}/projector?key=wrong")
+    refused = client.get(f"/m/{meeting.id}/projector?key=wrong&lang=en")
     assert refused.status_code == 403
     assert "This projector address is not valid." in refused.text
 
@@ -175,3 +176,24 @@ def test_logout_ends_the_session(delegate_client, meeting):
 
 def test_health_endpoint_answers(client):
     assert client.get("/healthz").json()["status"] == "ok"
+
+
+def test_an_error_page_speaks_the_chosen_language(client, meeting):
+    page = client.get(f"/m/{meeting.id}/projector?key=wrong&lang=vi", headers={"Accept": "text/html"})
+    english = client.get(f"/m/{meeting.id}/projector?key=wrong&lang=en", headers={"Accept": "text/html"})
+
+    assert page.status_code == english.status_code == 403
+    assert '<html lang="vi">' in page.text
+    assert "Địa chỉ màn chiếu này không hợp lệ. Hãy hỏi ban tổ chức địa chỉ hiện hành." in page.text
+    assert "This projector address is not valid. Ask the organizer for the current one." in english.text
+
+
+def test_a_json_error_carries_its_sentence_template_and_values_for_translation(meeting, login):
+    organizer = login(meeting.code("organizer"))
+
+    error = organizer.post(f"/api/meetings/{meeting.id}/bodies",
+                           json={"key": "Bad Key", "name": "Tổ 1", "kind": "group"}).json()["error"]
+
+    assert error["message"] == "The body key Bad Key may only hold lower-case letters, digits and dashes."
+    assert error["template"] == "The body key {key} may only hold lower-case letters, digits and dashes."
+    assert error["params"] == {"key": "Bad Key"}
