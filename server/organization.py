@@ -213,7 +213,8 @@ def assign_body(session: Session, meeting_id: int, body_id: int, actor: Actor) -
         session,
         actor,
         "meeting.body",
-        "assigned the meeting to a body",
+        f"assigned the meeting to the body {body.name}" if (body := session.get(Body, body_id))
+        else "assigned the meeting to a body",
         meeting_id=meeting_id,
         body_id=body_id,
     )
