@@ -285,7 +285,8 @@ def print_addresses(store, settings: Settings, meeting_ids: list[int],
             p for p in people if p.role == "delegate"][:5]
         for person in shown:
             link = f"{base}/login?code={person.access_code}"
-            print(f"   {person.role:<10} {person.name[:40]:<40} {link}")
+            name = person.name if len(person.name) <= 40 else person.name[:39] + "…"
+            print(f"   {person.role:<10} {name:<40} {link}")
         if len(shown) < len(people):
             print(f"   ... and {len(people) - len(shown)} more delegates: see the access cards.")
     if settings.host in ("0.0.0.0", "::") and not settings.public_url:

@@ -50,7 +50,7 @@
     if (!docs.length) return null;
     return el("ul", {class: "doc-list"}, docs.map((doc) =>
       el("li", {}, el("a", {class: "doc-link", href: doc.url, target: "_blank", rel: "noopener"},
-        "📄 ", doc.title, doc.confidential ? el("span", {class: "badge"}, t("Confidential")) : null))));
+        el("span", {class: "doc-icon", "aria-hidden": "true"}), doc.title, doc.confidential ? el("span", {class: "badge"}, t("Confidential")) : null))));
   }
 
   function renderItem(item, large) {
