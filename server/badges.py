@@ -507,7 +507,8 @@ def reissue_card(
         session,
         actor,
         "cards.reissue",
-        f"re-issued the access card of {person.name}",
+        "re-issued the access card of {name}",
+        values={"name": person.name},
         meeting_id=meeting_id,
         details={"participant_id": participant_id},
     )

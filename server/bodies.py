@@ -150,7 +150,8 @@ def remove_body(session: Session, body_id: int, actor: Actor) -> Body:
     body.removed_at = utcnow()
     session.add(body)
     record_change(
-        session, actor, "body.remove", f"removed the body {body.name}", body_id=body.id
+        session, actor, "body.remove", "removed the body {name}", body_id=body.id,
+        values={"name": body.name},
     )
     return body
 
@@ -172,7 +173,8 @@ def add_body_member(
         session,
         actor,
         "body.member.add",
-        f"added {person.name} to {body.name}",
+        "added {person} to {body}",
+        values={"person": person.name, "body": body.name},
         body_id=body.id,
         details={"person_id": person.id, "role": role, "group": group},
     )
@@ -235,7 +237,8 @@ def remove_body_member(
         session,
         actor,
         "body.member.remove",
-        f"removed {person.name if person else person_id} from {body.name}",
+        "removed {person} from {body}",
+        values={"person": person.name if person else person_id, "body": body.name},
         body_id=body.id,
         details={"person_id": person_id},
     )

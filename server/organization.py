@@ -75,7 +75,8 @@ def create_body(
     session.add(body)
     session.flush()
     record_change(
-        session, actor, "body.create", f"created the body {body.name}", body_id=body.id
+        session, actor, "body.create", "created the body {name}", body_id=body.id,
+        values={"name": body.name},
     )
     return body
 
@@ -213,8 +214,8 @@ def assign_body(session: Session, meeting_id: int, body_id: int, actor: Actor) -
         session,
         actor,
         "meeting.body",
-        f"assigned the meeting to the body {body.name}" if (body := session.get(Body, body_id))
-        else "assigned the meeting to a body",
+        "assigned the meeting to the body {name}",
+        values={"name": body.name if (body := session.get(Body, body_id)) else body_id},
         meeting_id=meeting_id,
         body_id=body_id,
     )
@@ -311,7 +312,8 @@ def copy_meeting(
         session,
         actor,
         "meeting.copy",
-        f"copied meeting {source.key} to {copy.key}",
+        "copied meeting {source} to {copy}",
+        values={"source": source.key, "copy": copy.key},
         meeting_id=copy.id,
         details={"from": source.id, **counts},
     )

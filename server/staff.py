@@ -183,9 +183,10 @@ def grant_role(
         session,
         actor,
         "staff.grant",
-        f"gave the role {role}",
+        "gave the role {role}",
         body_id=body_id,
         details={"person_id": person_id, "role": role},
+        values={"role": role},
     )
     return grant
 
@@ -208,7 +209,11 @@ def record_change(
     meeting_id: int | None = None,
     body_id: int | None = None,
     details: dict[str, Any] | None = None,
+    values: dict[str, Any] | None = None,
 ) -> OrganizerChange:
+    """Add a change to the audit. ``summary`` is an English sentence; with
+    ``values`` it is a template ("added {person} to {body}") that is kept beside
+    the filled-in text, so each page shows it in the reader's language."""
     if body_id is None and meeting_id is not None:
         body_id = body_of_meeting(session, meeting_id)
     change = OrganizerChange(
@@ -217,8 +222,10 @@ def record_change(
         actor=actor.name,
         actor_participant_id=actor.participant_id,
         action=action,
-        summary=summary,
-        details_json=json.dumps(details or {}, ensure_ascii=False, default=str),
+        summary=summary.format(**values) if values else summary,
+        details_json=json.dumps({**(details or {}), "summary": {
+            "template": summary, "values": {k: str(v) for k, v in (values or {}).items()}}},
+            ensure_ascii=False, default=str),
     )
     session.add(change)
     session.flush()

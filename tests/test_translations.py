@@ -133,3 +133,19 @@ def test_every_error_sentence_has_a_vietnamese_translation():
 
     assert "You were away too long and have been logged out. Please log in again with your access code." in sentences
     assert not missing, f"{len(missing)} error sentences have no Vietnamese translation:\n" + "\n".join(missing)
+
+
+def test_a_text_means_one_thing_in_every_catalog():
+    # the catalogs are merged into one: a text translated two ways in two
+    # catalogs shows one of them everywhere ("Title" became a document title
+    # where a job title was meant); give such texts distinct English words
+    meanings: dict[str, dict[str, str]] = {}
+    for path in CATALOGS:
+        with path.open("rb") as handle:
+            for message in read_po(handle, locale="vi"):
+                if isinstance(message.id, str) and message.id and message.string:
+                    meanings.setdefault(message.id, {}).setdefault(message.string, path.name)
+
+    ambiguous = {text: found for text, found in meanings.items() if len(found) > 1}
+
+    assert not ambiguous, f"texts translated differently in different catalogs: {ambiguous}"

@@ -105,7 +105,7 @@
 
   function renderAudit() {
     $("audit").replaceChildren(...state.changes.map((c) => el("li", {},
-      el("time", {datetime: c.at}, localTime(c.at)), " · ", c.actor, " · ", c.summary)));
+      el("time", {datetime: c.at}, localTime(c.at)), " · ", c.actor, " · ", c.template ? t(c.template, c.values) : c.summary)));
   }
 
   async function reissue(person) {

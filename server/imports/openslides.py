@@ -820,7 +820,8 @@ def store_export(session: Session, read: ReadExport, actor: Actor) -> dict[str, 
         session,
         actor,
         "openslides.import",
-        f"imported {spec.title} from OpenSlides",
+        "imported {title} from OpenSlides",
+        values={"title": spec.title},
         meeting_id=result.meeting_id,
         details=report.counts,
     )
@@ -937,7 +938,8 @@ def _committee(session: Session, name: str | None, actor: Actor) -> Body | None:
             session,
             actor,
             "body.create",
-            f"created the body {body.name}",
+            "created the body {name}",
+            values={"name": body.name},
             body_id=body.id,
         )
     return body
@@ -1042,7 +1044,8 @@ def append_items(
         session,
         actor,
         "openslides.csv",
-        f"added {len(items)} agenda items from {source}",
+        "added {count} agenda items from {source}",
+        values={"count": len(items), "source": source},
         meeting_id=meeting_id,
     )
     record_event(

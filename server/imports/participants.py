@@ -668,7 +668,8 @@ def commit_participants(
         session,
         actor,
         "participants.import",
-        f"imported {counts['added']} new and updated {counts['updated']} participants from {stored.filename}",
+        "imported {added} new and updated {updated} participants from {file}",
+        values={"added": counts["added"], "updated": counts["updated"], "file": stored.filename},
         meeting_id=meeting_id,
         details={"import_id": stored.id, **counts},
     )

@@ -8,6 +8,7 @@ the domain work is one call into ``server.organization``, ``server.badges``,
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -112,6 +113,7 @@ def _state(session: Session, viewer: Viewer) -> dict[str, Any]:
             "actor": c.actor,
             "action": c.action,
             "summary": c.summary,
+            **_summary_template(c.details_json),
         }
         for c in staff.list_changes(session, meeting.id)
     ]
@@ -126,6 +128,17 @@ def _state(session: Session, viewer: Viewer) -> dict[str, Any]:
         "allowed": allowed,
         "layouts": {name: layout.label for name, layout in badges.LAYOUTS.items()},
     }
+
+
+def _summary_template(details_json: str) -> dict[str, Any]:
+    """The sentence of an audit entry as template and values, for the page to translate."""
+    try:
+        kept = json.loads(details_json).get("summary") or {}
+    except (ValueError, AttributeError):
+        return {}
+    if not isinstance(kept, dict) or not isinstance(kept.get("template"), str):
+        return {}
+    return {"template": kept["template"], "values": kept.get("values") or {}}
 
 
 def _local(moment: datetime, zone: ZoneInfo) -> str:

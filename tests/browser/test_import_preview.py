@@ -75,7 +75,7 @@ def test_preview_marks_problem_cells_and_commit_imports_every_row(
         == "Hoàng Thị Ngọc Hoà"
     )
     audit = page.locator("[data-org=audit] li").first.inner_text()
-    assert "imported 6 new" in audit
+    assert "đã nhập 6 người mới và cập nhật 0 người tham dự từ dai-bieu-sua.csv" in audit
     context.close()
 
 
