@@ -13,6 +13,7 @@
   const PDFJS_DIR = "/static/vendor/pdfjs/";
   const NOTES_REFRESH_MS = 30000;
   const BOOK_CACHE = "plenary-book-" + meetingId;
+  const BOOK_UNREPORTED = "plenary-book-unreported-" + meetingId;
 
   const reader = {
     docs: [], doc: null, pdf: null, page: 1, pages: 0, zoom: 1,
@@ -541,50 +542,109 @@
     box.replaceChildren(el("button", {onclick: takeBook}, t("Keep the meeting book on this tablet")), status);
   }
 
-  async function takeBook() {
-    renderBookBox(t("Taking the meeting book…"));
-    try {
-      const manifest = await getJSON(`/api/meetings/${meetingId}/book?device=${deviceId()}`);
-      if (manifest.revoked) { await dropBook(); return; }
-      await navigator.serviceWorker.register("/sw.js", {scope: "/"});
-      const cache = await caches.open(BOOK_CACHE);
-      const shell = ["/static/plenary.css", "/static/plenary.js", "/static/views.js", "/static/reader.js",
-                     "/static/reader.css", PDFJS_DIR + "pdf.min.mjs", PDFJS_DIR + "pdf.worker.min.mjs",
-                     location.pathname, `/api/meetings/${meetingId}/library`];
-      await cache.addAll(shell.concat(manifest.documents.map((d) => d.url)));
-      const note = t("The meeting book is on this tablet: {count} documents.", {count: manifest.documents.length});
-      localStorage.setItem(BOOK_CACHE, note);
-      await getJSON(`/api/meetings/${meetingId}/book/taken`, {method: "POST",
-        body: JSON.stringify({device: deviceId(), documents: manifest.documents.length, size: manifest.size})});
-      renderBookBox(note);
-    } catch (err) { renderBookBox(err.message, true); }
+  // Every change to the book runs one at a time, in every tab of this tablet (Web
+  // Locks, or a queue in this page where they are missing). Otherwise a sync that
+  // fetched the manifest before a withdrawal could finish after the sync or the
+  // deletion that followed it and put the withdrawn documents back.
+  let bookQueue = Promise.resolve();
+  function serially(job) {
+    const run = () => (navigator.locks ? navigator.locks.request("plenary-book", job) : job());
+    const result = bookQueue.then(run, run);
+    bookQueue = result.catch(() => {});
+    return result;
   }
 
-  async function dropBook() {
+  // Documents are added with a request to the server (cache mode "reload"), never
+  // from the browser's HTTP cache or another copy: the server checks access then.
+  function fresh(urls) {
+    return urls.map((url) => new Request(url, {cache: "reload", credentials: "same-origin"}));
+  }
+
+  function bookManifest() {
+    return getJSON(`/api/meetings/${meetingId}/book?device=${deviceId()}`, {cache: "no-store"});
+  }
+
+  function takeBook() {
+    renderBookBox(t("Taking the meeting book…"));
+    return serially(async () => {
+      try {
+        const manifest = await bookManifest();
+        if (manifest.revoked) { await dropBookNow(); return; }
+        // The server hears of the copy before it exists: a copy it does not know of
+        // could not be withdrawn by the organizer.
+        await getJSON(`/api/meetings/${meetingId}/book/taken`, {method: "POST",
+          body: JSON.stringify({device: deviceId(), documents: manifest.documents.length, size: manifest.size})});
+        await navigator.serviceWorker.register("/sw.js", {scope: "/"});
+        const cache = await caches.open(BOOK_CACHE);
+        const shell = ["/static/plenary.css", "/static/plenary.js", "/static/views.js", "/static/reader.js",
+                       "/static/reader.css", PDFJS_DIR + "pdf.min.mjs", PDFJS_DIR + "pdf.worker.min.mjs",
+                       location.pathname];
+        await cache.addAll(shell.concat(fresh([`/api/meetings/${meetingId}/library`]),
+                                        fresh(manifest.documents.map((d) => d.url))));
+        const note = t("The meeting book is on this tablet: {count} documents.", {count: manifest.documents.length});
+        localStorage.setItem(BOOK_CACHE, note);
+        renderBookBox(note);
+      } catch (err) { renderBookBox(err.message, true); }
+    });
+  }
+
+  function dropBook() {
+    return serially(dropBookNow);
+  }
+
+  async function dropBookNow() {
     if (!("caches" in window)) return;
     const had = await caches.has(BOOK_CACHE);
     for (const name of await caches.keys()) if (name.startsWith("plenary-book-")) await caches.delete(name);
     localStorage.removeItem(BOOK_CACHE);
     if (had) {
-      getJSON(`/api/meetings/${meetingId}/book/deleted`, {method: "POST", body: JSON.stringify({device: deviceId()})}).catch(() => {});
+      localStorage.setItem(BOOK_UNREPORTED, "1");
+      reportDeleted();
       renderBookBox(t("The organizer has withdrawn the meeting book; this tablet deleted its copy."));
     }
   }
 
-  async function checkBook() {
-    if (isProjector || !("caches" in window) || !(await caches.has(BOOK_CACHE))) return;
+  // The organizer sees the copy deleted once the server hears of it: the report
+  // outlives this page (keepalive) and, if it is lost, is sent again at the next check.
+  async function reportDeleted() {
     try {
-      const manifest = await getJSON(`/api/meetings/${meetingId}/book?device=${deviceId()}`);
-      if (manifest.revoked) await dropBook();
-      else await updateBook(manifest);
+      await getJSON(`/api/meetings/${meetingId}/book/deleted`, {method: "POST", keepalive: true,
+        body: JSON.stringify({device: deviceId()})});
+      localStorage.removeItem(BOOK_UNREPORTED);
     } catch (err) {
-      if (err.status === 401) await dropBook();  // logged out or session ended
+      if (err.status === 401 || err.status === 403) localStorage.removeItem(BOOK_UNREPORTED);  // nobody to tell
     }
   }
 
+  // A check asked for while another one waits to start is the same check: the
+  // waiting one fetches the manifest when it starts, so it sees the newer state.
+  let checkWaiting = null;
+  function checkBook() {
+    if (isProjector || !("caches" in window)) return Promise.resolve();
+    if (checkWaiting) return checkWaiting;
+    const check = serially(async () => {
+      checkWaiting = null;
+      try {
+        if (localStorage.getItem(BOOK_UNREPORTED)) await reportDeleted();
+        if (!(await caches.has(BOOK_CACHE))) return;
+        const manifest = await bookManifest();
+        if (manifest.revoked) await dropBookNow();
+        else await updateBook(manifest);
+      } catch (err) {
+        if (err.status === 401) await dropBookNow();  // logged out or session ended
+      } finally {
+        bookChecks += 1;
+      }
+    });
+    checkWaiting = check;
+    return check;
+  }
+  let bookChecks = 0;  // finished checks in this page (tests wait for the first one)
+
   // The book holds exactly what the manifest lists: a document this tablet may no
   // longer read (access withdrawn, removed, or replaced by a new version) is deleted,
-  // a new one is added, and the kept list of documents is refreshed.
+  // a new one is added, and the kept list of documents is refreshed. It runs inside
+  // serially() after caches.has(): nothing deletes the book between the two.
   async function updateBook(manifest) {
     const cache = await caches.open(BOOK_CACHE);
     const wanted = new Set(manifest.documents.map((d) => new URL(d.url, location.origin).href));
@@ -593,7 +653,7 @@
       if (url.pathname.startsWith("/documents/") && !wanted.has(url.href)) await cache.delete(request);
       wanted.delete(url.href);
     }
-    await cache.addAll([...wanted, `/api/meetings/${meetingId}/library`]);
+    await cache.addAll(fresh([...wanted, `/api/meetings/${meetingId}/library`]));
   }
 
   // -- organizer tools -----------------------------------------------------------------
@@ -714,5 +774,6 @@
 
   buildPanel();
   buildViewer();
-  window.PlenaryReader = {reader, openDocument, turn, returnToPresenter, togglePresenting, setTool};
+  window.PlenaryReader = {reader, openDocument, turn, returnToPresenter, togglePresenting, setTool,
+                          bookChecks: () => bookChecks};
 })();

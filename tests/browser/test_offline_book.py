@@ -3,7 +3,8 @@
 A delegate keeps the book on the tablet; with the network gone, the meeting page
 still opens and a document's pages still draw. What the tablet may no longer hold
 goes at its next connection: a document whose access was withdrawn, the whole
-book when the organizer withdraws it, and everything when the sessions were ended.
+book when the organizer withdraws it, and everything when the sessions were ended
+or the tablet logged out (the service worker deletes it on the login page).
 (Service workers need a secure context; Chromium counts http://127.0.0.1 as one.)
 """
 
@@ -43,6 +44,28 @@ def _cached_documents(page, meeting_id: int) -> list[str]:
         return keys.map((r) => new URL(r.url)).filter((u) => u.pathname.startsWith("/documents/"))
                    .map((u) => u.pathname).sort();
     }""", f"plenary-book-{meeting_id}")
+
+
+def _eventually(page, script: str, arg=None, timeout_ms: int = 15000) -> None:
+    """Wait until an async check in the page answers true.
+
+    Playwright's wait_for_function does not wait for a promise (a promise counts as
+    true), so a check that needs the Cache API is polled here, for at most timeout_ms.
+    """
+    deadline = page.evaluate("() => performance.now()") + timeout_ms
+    while not page.evaluate(script, arg):
+        assert page.evaluate("() => performance.now()") < deadline, f"still not true: {script}"
+        page.wait_for_timeout(100)
+
+
+def _book_checked(page, more_than: int = 0) -> None:
+    """Wait until the reader on this page finished more than more_than checks of its book."""
+    page.wait_for_function("(n) => window.PlenaryReader && window.PlenaryReader.bookChecks() > n",
+                           arg=more_than, timeout=15000)
+
+
+def _no_book(page, meeting_id: int) -> None:
+    _eventually(page, "(name) => caches.has(name).then((has) => !has)", f"plenary-book-{meeting_id}")
 
 
 def _take_book(browser, live_server):
@@ -87,12 +110,53 @@ def test_a_document_whose_access_was_withdrawn_leaves_the_book_at_the_next_conne
     _command(organizer, live_server, "document.access", {"document_id": decree, "roles": ["chair"]})
     tablet.context.set_offline(False)
     tablet.goto(f"{live_server.url}/m/{meeting.id}")
-    tablet.wait_for_function("""async ([name, path]) => {
-        const keys = await (await caches.open(name)).keys();
-        return !keys.some((r) => new URL(r.url).pathname === path);
-    }""", arg=[f"plenary-book-{meeting.id}", f"/documents/{decree}"], timeout=15000)
+    _book_checked(tablet)
+    kept = [p for p in readable if p != f"/documents/{decree}"]
+    assert _cached_documents(tablet, meeting.id) == kept
 
-    assert _cached_documents(tablet, meeting.id) == [p for p in readable if p != f"/documents/{decree}"]
+    tablet.reload()  # and at the connection after that, it does not come back
+    _book_checked(tablet)
+    assert _cached_documents(tablet, meeting.id) == kept
+
+
+HOLD_FIRST_MANIFEST = """() => {
+    // The next manifest this page asks for is held after the server answered it,
+    // until window.releaseManifest() is called.
+    const realFetch = window.fetch;
+    window.fetch = (input, init) => {
+        const url = String(input instanceof Request ? input.url : input);
+        if (!url.includes("/book?") || window.releaseManifest) return realFetch(input, init);
+        window.manifestHeld = false;
+        window.releaseManifest = () => {};
+        return realFetch(input, init).then((response) => new Promise((resolve) => {
+            window.manifestHeld = true;
+            window.releaseManifest = () => resolve(response);
+        }));
+    };
+}"""
+
+
+def test_a_check_that_read_the_book_list_before_a_withdrawal_cannot_put_the_document_back(browser, live_server):
+    meeting = live_server.meeting
+    organizer, tablet, decree, readable = _take_book(browser, live_server)
+    checks = tablet.evaluate("() => window.PlenaryReader.bookChecks()")
+    tablet.evaluate(HOLD_FIRST_MANIFEST)
+    tablet.evaluate("() => window.Plenary.reducers['library.changed']()")  # a first check starts
+    tablet.wait_for_function("() => window.manifestHeld === true", timeout=15000)
+
+    # the first check holds the list with the decree; access is withdrawn meanwhile
+    _command(organizer, live_server, "document.access", {"document_id": decree, "roles": ["chair"]})
+    # the withdrawal reaches the tablet: its list loses the decree and a second check is asked for
+    tablet.wait_for_function("(id) => !window.PlenaryReader.reader.docs.some((d) => d.id === id)",
+                             arg=decree, timeout=15000)
+    tablet.evaluate("() => window.releaseManifest()")
+    _book_checked(tablet, checks + 1)
+
+    kept = [p for p in readable if p != f"/documents/{decree}"]
+    assert _cached_documents(tablet, meeting.id) == kept
+    tablet.reload()
+    _book_checked(tablet)
+    assert _cached_documents(tablet, meeting.id) == kept
 
 
 def test_a_withdrawn_book_is_deleted_at_the_next_connection_and_the_organizer_sees_it(browser, live_server):
@@ -103,14 +167,18 @@ def test_a_withdrawn_book_is_deleted_at_the_next_connection_and_the_organizer_se
     _command(organizer, live_server, "book.revoke", {})
     tablet.context.set_offline(False)
     tablet.goto(f"{live_server.url}/m/{meeting.id}")
-    tablet.wait_for_function("(name) => caches.has(name).then((has) => !has)",
-                             arg=f"plenary-book-{meeting.id}", timeout=15000)
+    _no_book(tablet, meeting.id)
 
     def states():
         copies = _api(organizer, live_server, "GET", f"/api/meetings/{meeting.id}/book-copies")["copies"]
         return [c["state"] for c in copies]
-    organizer.wait_for_timeout(500)  # the tablet reports the deletion right after it
+    for _ in range(50):  # the tablet reports the deletion right after it
+        if states() == ["deleted"]:
+            break
+        organizer.wait_for_timeout(100)
     assert states() == ["deleted"]
+    _book_checked(tablet)
+    assert _cached_documents(tablet, meeting.id) is None
 
 
 def test_a_tablet_whose_sessions_were_ended_deletes_the_book_at_the_next_connection(browser, live_server):
@@ -122,7 +190,19 @@ def test_a_tablet_whose_sessions_were_ended_deletes_the_book_at_the_next_connect
          f"/api/meetings/{meeting.id}/participants/{_delegate(live_server).id}/end-sessions")
     tablet.context.set_offline(False)
     tablet.goto(f"{live_server.url}/m/{meeting.id}")
-    tablet.wait_for_function("(name) => caches.has(name).then((has) => !has)",
-                             arg=f"plenary-book-{meeting.id}", timeout=15000)
-
+    assert tablet.url.startswith(f"{live_server.url}/login")  # no meeting page runs here
+    _no_book(tablet, meeting.id)
     assert _cached_documents(tablet, meeting.id) is None
+
+    tablet.goto(f"{live_server.url}/login?code={_delegate(live_server).access_code}")
+    _book_checked(tablet)  # logged in again, the meeting page does not bring the book back
+    assert _cached_documents(tablet, meeting.id) is None
+
+
+def test_a_tablet_that_logs_out_deletes_the_book_on_the_login_page(browser, live_server):
+    meeting = live_server.meeting
+    _, tablet, _, _ = _take_book(browser, live_server)
+
+    with tablet.expect_navigation(url=f"{live_server.url}/login"):
+        tablet.click("form[action='/logout'] button")
+    _no_book(tablet, meeting.id)
