@@ -115,15 +115,25 @@ async def document_file(request: Request) -> Response:
         raise NotAllowedError("The organizer has not allowed downloading this document. You can read it on the tablet.")
     path = blob_path(_documents_dir(request), doc.sha256)
     disposition = "attachment" if download else "inline"
+    # no-cache: the tablet's browser keeps the file but asks again on every open,
+    # so a reader whose access was withdrawn no longer opens it from the cache;
+    # an unchanged file costs the access check and a 304 without its bytes.
+    etag = f'"{doc.sha256[:32]}"'
     headers = {"Content-Disposition": f"{disposition}; filename*=UTF-8''{quote(doc.filename or 'document.pdf')}",
-               "Cache-Control": "private, max-age=31536000, immutable"}
+               "Cache-Control": "private, no-cache", "ETag": etag}
     if not doc.confidential:
+        if etag in _etags(request.headers.get("if-none-match", "")):
+            return Response(status_code=304, headers={"ETag": etag, "Cache-Control": "private, no-cache"})
         accel = request.app.state.settings.accel_redirect
         if accel:  # the proxy sends the bytes, ranges included
             return _handed_to_proxy(accel, doc.sha256, headers)
         return await _open_file(request, doc.sha256, path, headers)
     zone = await store.read(_meeting_timezone, doc.meeting_id)
     return await _stamped(path, watermark_text(viewer.name, utcnow(), zone), headers)
+
+
+def _etags(header: str) -> set[str]:
+    return {tag.strip().removeprefix("W/") for tag in header.split(",") if tag.strip()}
 
 
 def _handed_to_proxy(location: str, sha256: str, headers: dict[str, str]) -> Response:
@@ -147,7 +157,7 @@ async def _open_file(request: Request, sha256: str, path: Path,
     span = ranges.single_range(request.headers, len(data)) if data is not None else None
     if data is None or span is ranges.UNHANDLED:
         return FileResponse(path, media_type="application/pdf", headers=headers)
-    headers = {**headers, "Accept-Ranges": "bytes", "ETag": f'"{sha256[:32]}"'}
+    headers = {**headers, "Accept-Ranges": "bytes"}
     if span is None:
         return Response(data, media_type="application/pdf", headers=headers)
     start, end = span

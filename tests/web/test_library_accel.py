@@ -36,7 +36,7 @@ def test_an_open_document_is_handed_to_the_proxy_by_its_stored_name(delegate_cli
 
     assert response.status_code == 200 and response.content == b""
     assert response.headers["x-accel-redirect"] == f"/_plenary_documents/{doc.sha256[:2]}/{doc.sha256}.pdf"
-    assert response.headers["cache-control"] == "private, max-age=31536000, immutable"
+    assert response.headers["cache-control"] == "private, no-cache"
 
 
 def test_a_reader_without_access_is_not_handed_anything(meeting, login, delegate_client, doc):

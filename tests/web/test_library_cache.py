@@ -163,4 +163,22 @@ def test_the_whole_file_says_it_accepts_ranges(reader, doc_id):
 
     assert response.status_code == 200 and response.content == INVITATION.read_bytes()
     assert response.headers["accept-ranges"] == "bytes"
-    assert response.headers["cache-control"] == "private, max-age=31536000, immutable"
+    assert response.headers["cache-control"] == "private, no-cache"
+
+
+def test_a_kept_copy_is_confirmed_without_its_bytes_while_the_reader_may_read(reader, doc_id):
+    first = reader.get(f"/documents/{doc_id}")
+
+    again = reader.get(f"/documents/{doc_id}", headers={"if-none-match": first.headers["etag"]})
+
+    assert again.status_code == 304 and again.content == b""
+    assert again.headers["etag"] == first.headers["etag"]
+
+
+def test_a_kept_copy_is_not_confirmed_once_access_is_withdrawn(organizer, reader, meeting, doc_id):
+    etag = reader.get(f"/documents/{doc_id}").headers["etag"]
+    _command(organizer, meeting, "document.access", {"document_id": doc_id, "roles": ["chair"]})
+
+    again = reader.get(f"/documents/{doc_id}", headers={"if-none-match": etag, "accept": "application/json"})
+
+    assert again.status_code == 404 and _message(again) == NOT_SHARED
