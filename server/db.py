@@ -65,7 +65,7 @@ def restrict_database_files(url: str) -> None:
             pass
 
 
-def _configure_sqlite(engine: Engine, begin: str, url: str = "") -> None:
+def _configure_sqlite(engine: Engine, begin: str, url: str = "", *, foreign_keys: bool = True) -> None:
     # pysqlite opens transactions on its own schedule, which breaks savepoints;
     # take that over so BEGIN (IMMEDIATE for the writer) is ours.
     @sa_event.listens_for(engine, "connect")
@@ -73,7 +73,8 @@ def _configure_sqlite(engine: Engine, begin: str, url: str = "") -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA foreign_keys=ON")
+        if foreign_keys:
+            cursor.execute("PRAGMA foreign_keys=ON")
         # FULL: a committed ballot survives power loss, also in WAL mode.
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA busy_timeout=30000")
@@ -131,19 +132,9 @@ def migrate(url: str) -> None:
     # On SQLite the upgrade runs in one transaction that we open ourselves, so a
     # server killed during its first start leaves an empty database, not tables
     # that exist without a recorded revision (which no later start could fix).
+    # Foreign keys stay off while tables are rebuilt (batch migrations copy them).
     engine = create_engine(url, poolclass=NullPool)
-
-    @sa_event.listens_for(engine, "connect")
-    def on_connect(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None
-        dbapi_connection.execute("PRAGMA journal_mode=WAL")
-        dbapi_connection.execute("PRAGMA synchronous=FULL")
-        dbapi_connection.execute("PRAGMA busy_timeout=30000")
-
-    @sa_event.listens_for(engine, "begin")
-    def on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
-
+    _configure_sqlite(engine, begin="BEGIN IMMEDIATE", url=url, foreign_keys=False)
     try:
         with engine.connect() as connection:
             config.attributes["connection"] = connection
