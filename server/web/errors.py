@@ -9,7 +9,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from server.errors import MeetingError, NotLoggedInError
-from server.i18n import DEFAULT_LANGUAGE, pick_language, translations
+from server.i18n import DEFAULT_LANGUAGE, translations
+from server.web._helpers import language_of, translate_error
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +32,8 @@ async def meeting_error(request: Request, exc: Exception) -> Response:
         return JSONResponse({"error": exc.as_dict()}, status_code=exc.status)
     if isinstance(exc, NotLoggedInError):
         return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
-    return render_error(request, exc.status, exc.template, exc.params)
+    return render_error(request, exc.status,
+                        translate_error(exc, language_of(request, DEFAULT_LANGUAGE)))
 
 
 async def http_error(request: Request, exc: Exception) -> Response:
@@ -51,17 +53,13 @@ async def server_error(request: Request, exc: Exception) -> Response:
     return render_error(request, 500, message)
 
 
-def render_error(request: Request, status: int, message: str,
-                 params: dict[str, object] | None = None) -> Response:
-    """The error page; ``message`` is the English sentence, translated there
-    before ``params`` are put in."""
-    language = pick_language(request.query_params.get("lang") or request.cookies.get("lang"),
-                             DEFAULT_LANGUAGE)
+def render_error(request: Request, status: int, message: str) -> Response:
+    """The error page in the chosen language (a sentence already translated stays as it is)."""
+    language = language_of(request, DEFAULT_LANGUAGE)
     templates = request.app.state.templates
     return templates.TemplateResponse(request, "error.html",
                                       {"status": status, "message": message, "lang": language,
-                                       "_": translations(language).gettext,
-                                       "params": {k: str(v) for k, v in (params or {}).items()}},
+                                       "_": translations(language).gettext},
                                       status_code=status)
 
 
